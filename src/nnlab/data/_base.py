@@ -1,0 +1,66 @@
+"""What every dataset loader returns, and where downloaded files are cached."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+Task = Literal["binary", "multiclass", "regression"]
+
+CACHE_ENV = "NNLAB_DATA_DIR"
+
+
+def cache_dir() -> Path:
+    """``$NNLAB_DATA_DIR``, else ``$XDG_CACHE_HOME/nnlab`` (default ``~/.cache/nnlab``)."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "nnlab"
+
+
+@dataclass
+class Dataset:
+    """Arrays ready for ``model.fit``, already split and (unless ``scale`` is layer) scaled.
+
+    x arrays are float32: (n, features) for tabular data, (n, height, width, channels) for
+    images. y is int64 class indices (0..n_classes-1) for binary and multiclass tasks and
+    float32 for regression. ``x_test`` is the official test split when the dataset has one
+    and it is not already the validation set; otherwise None.
+    """
+
+    name: str
+    task: Task
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
+    n_classes: int = 0  # 0 for regression
+    feature_names: list[str] | None = None
+    source: str = ""  # where the data came from: a file path, a URL, a generator call
+    # raw (unscaled) features -> the features the model sees; used to draw decision boundaries
+    transform: Callable[[np.ndarray], np.ndarray] = field(default=lambda x: x, repr=False)
+    raw_train: np.ndarray | None = field(default=None, repr=False)  # 2-D tabular data only
+    raw_val: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+    @property
+    def is_image(self) -> bool:
+        return self.x_train.ndim == 4
+
+    def majority_baseline(self) -> float | None:
+        """Accuracy of always predicting the most common training class (None for regression)."""
+        if self.task == "regression":
+            return None
+        counts = np.bincount(self.y_train.astype(np.int64), minlength=self.n_classes)
+        return float(np.mean(self.y_val == np.argmax(counts)))

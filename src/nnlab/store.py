@@ -1,0 +1,120 @@
+"""Experiment and run directories: their paths, atomic writes, and the records that resume reads.
+
+Layout (see the SPEC)::
+
+    <out>/<name>/experiment.yaml, summary.csv, plots/
+    <out>/<name>/<run_id>/config.yaml, history.csv, result.json, env.json, boundary.csv, plots/
+
+Every file that a later command trusts is written to a temporary file in the same folder and
+renamed over the target, so a reader never sees a torn file. Nothing here imports a backend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONFIG_FILE = "config.yaml"
+HISTORY_FILE = "history.csv"
+RESULT_FILE = "result.json"
+ENV_FILE = "env.json"
+BOUNDARY_FILE = "boundary.csv"
+EXPERIMENT_FILE = "experiment.yaml"
+SUMMARY_FILE = "summary.csv"
+PLOTS_DIR = "plots"
+
+# statuses a run can end with; "running" is written when it starts
+COMPLETED, DIVERGED, FAILED, INTERRUPTED, RUNNING = (
+    "completed", "diverged", "failed", "interrupted", "running",
+)  # fmt: skip
+FINISHED = (COMPLETED, DIVERGED)
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; on success rename it over ``target``.
+
+    Use it for writers that want a file name (``fig.savefig(tmp)``); on an exception the
+    temporary file is removed and ``target`` is left as it was.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=suffix or target.suffix, dir=target.parent
+    )
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(target: str | Path, text: str) -> None:
+    """Write ``text`` to ``target`` all at once (temporary file, fsync, rename)."""
+    with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and infinity are not JSON; write them as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def write_json(target: str | Path, data: dict[str, Any]) -> None:
+    atomic_write_text(target, json.dumps(_json_safe(data), indent=2, sort_keys=False) + "\n")
+
+
+def write_yaml(target: str | Path, data: dict[str, Any]) -> None:
+    atomic_write_text(target, yaml.safe_dump(data, sort_keys=False, default_flow_style=None))
+
+
+def read_json(path: str | Path) -> dict[str, Any] | None:
+    """The parsed file, or None when it is missing or unreadable (a run that never finished)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def experiment_dir(out: str | Path, name: str) -> Path:
+    return Path(out) / name
+
+
+def is_run_dir(path: str | Path) -> bool:
+    p = Path(path)
+    return (p / HISTORY_FILE).is_file() or (p / RESULT_FILE).is_file()
+
+
+def run_dirs(experiment: str | Path) -> list[Path]:
+    """The run directories of an experiment, sorted by name."""
+    p = Path(experiment)
+    if not p.is_dir():
+        return []
+    return sorted(d for d in p.iterdir() if d.is_dir() and is_run_dir(d))
+
+
+def run_status(run_dir: str | Path) -> str | None:
+    """The status recorded in ``result.json``, or None when the run never started."""
+    result = read_json(Path(run_dir) / RESULT_FILE)
+    return None if result is None else result.get("status")
