@@ -251,7 +251,10 @@ class TrainConfig(_Strict):
     def _monitors_are_logged(self) -> TrainConfig:
         logged = {"loss", *self.metrics}
         logged |= {f"val_{m}" for m in logged}
-        for key, block in (("early_stopping", self.early_stopping), ("lr_schedule", self.lr_schedule)):
+        for key, block in (
+            ("early_stopping", self.early_stopping),
+            ("lr_schedule", self.lr_schedule),
+        ):
             monitor = getattr(block, "monitor", None)
             if monitor is not None and monitor not in logged:
                 raise ValueError(
@@ -379,7 +382,11 @@ def _absolutise_paths(doc: dict[str, Any], base: Path) -> None:
     if isinstance(data, dict) and isinstance(data.get("path"), str):
         data["path"] = _resolve(data["path"], base)
     model = doc.get("model")
-    if isinstance(model, dict) and isinstance(model.get("builder"), str) and ":" in model["builder"]:
+    if (
+        isinstance(model, dict)
+        and isinstance(model.get("builder"), str)
+        and ":" in model["builder"]
+    ):
         file, _, func = model["builder"].rpartition(":")
         model["builder"] = f"{_resolve(file, base)}:{func}"
 

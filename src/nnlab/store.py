@@ -38,6 +38,16 @@ COMPLETED, DIVERGED, FAILED, INTERRUPTED, RUNNING = (
 FINISHED = (COMPLETED, DIVERGED)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates files readable by the owner only; give written files the usual mode
+FILE_MODE = 0o666 & ~_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success rename it over ``target``.
@@ -52,6 +62,7 @@ def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
     )
     os.close(fd)
     try:
+        os.chmod(tmp, FILE_MODE)
         yield Path(tmp)
         os.replace(tmp, target)
     except BaseException:

@@ -1,0 +1,108 @@
+"""Choosing the Keras backend and device, before Keras is first imported.
+
+``activate`` is called once per process by the code that trains (``execute``); every other
+command leaves the backend alone so that it starts fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import sys
+from typing import Any
+
+from nnlab.errors import BackendError
+
+BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+INSTALL_HINT = {
+    "tensorflow": "pip install tensorflow",
+    "jax": "pip install jax",
+    "torch": "pip install torch",
+}
+
+
+def check_installed(backend: str) -> None:
+    """Raise a ``BackendError`` naming the install command when ``backend`` is missing."""
+    if importlib.util.find_spec(BACKEND_MODULES[backend]) is None:
+        raise BackendError(
+            f"backend: {backend} is not installed in this environment ({INSTALL_HINT[backend]})"
+        )
+
+
+def activate(backend: str, device: str) -> dict[str, Any]:
+    """Select ``backend`` for Keras and put it on ``device``; returns a device description.
+
+    Must run before the first ``import keras`` in this process. A second call with the
+    same backend is cheap; a different backend after Keras was imported is an error.
+    """
+    check_installed(backend)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    loaded = sys.modules.get("keras")
+    if loaded is not None:
+        current = loaded.backend.backend()
+        if current != backend:
+            raise BackendError(
+                f"backend: this process already runs Keras on {current}; "
+                f"start a new process for {backend}"
+            )
+    else:
+        os.environ["KERAS_BACKEND"] = backend
+        if device == "cpu":
+            # hide accelerators before the backend initialises them
+            os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
+            if backend == "jax":
+                os.environ["JAX_PLATFORMS"] = "cpu"
+    return _setup_devices(backend, device)
+
+
+def _setup_devices(backend: str, device: str) -> dict[str, Any]:
+    gpus = _gpus(backend, device)
+    if device == "gpu" and not gpus:
+        raise BackendError(
+            f"device: gpu was requested but {backend} sees no GPU on this machine; "
+            "use device: auto (GPU when there is one) or device: cpu"
+        )
+    use = "gpu" if gpus and device != "cpu" else "cpu"
+    return {"requested": device, "used": use, "gpus": gpus}
+
+
+def _gpus(backend: str, device: str) -> list[str]:
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        if device == "cpu":
+            # RuntimeError: already initialised, and CUDA_VISIBLE_DEVICES did the job
+            with contextlib.suppress(RuntimeError):
+                tf.config.set_visible_devices([], "GPU")
+            return []
+        found = tf.config.list_physical_devices("GPU")
+        for gpu in found:
+            # take GPU memory as needed, so parallel runs can share one card
+            # (RuntimeError: already initialised; growth was set by the first call)
+            with contextlib.suppress(RuntimeError):
+                tf.config.experimental.set_memory_growth(gpu, True)
+        return [g.name for g in found]
+    if backend == "jax":
+        import jax
+
+        try:
+            return [str(d) for d in jax.devices("gpu")]
+        except RuntimeError:
+            return []
+    import torch
+
+    if device != "cpu" and torch.cuda.is_available():
+        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return []
+
+
+def set_seed(seed: int, backend: str) -> None:
+    """Seed Python, NumPy and the backend; on TensorFlow also make ops deterministic."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()

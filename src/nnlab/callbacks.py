@@ -1,0 +1,160 @@
+"""Keras callbacks nnlab adds to every fit: the streamed history, the divergence stop, progress,
+and the callbacks that ``train.early_stopping`` and ``train.lr_schedule`` name.
+
+Imported only by the training code, after ``backend.activate``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from nnlab import names
+from nnlab.config import TrainConfig
+
+
+def current_lr(model: keras.Model) -> float:
+    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
+class HistoryWriter(keras.callbacks.Callback):
+    """Writes ``history.csv`` a row per epoch, flushed as the epoch ends (as Keras' CSVLogger).
+
+    Row 0 (the untrained model) is written by the caller through ``write_row`` before ``fit``;
+    it fixes the columns: epoch, the train metrics, the validation metrics, learning_rate,
+    epoch_seconds. ``rows`` keeps every row written, for the run's result.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self.columns: list[str] = []
+        self.rows: list[dict[str, float]] = []
+        self._file: Any = None
+        self._writer: Any = None
+        self._lr = math.nan
+        self._t0 = 0.0
+
+    def write_row(self, epoch: int, logs: dict[str, Any], lr: float, seconds: float) -> None:
+        if self._file is None:
+            metrics = sorted((k for k in logs if not k.startswith("val_")), key=_loss_first)
+            val = [f"val_{k}" for k in metrics if f"val_{k}" in logs]
+            self.columns = ["epoch", *metrics, *val, "learning_rate", "epoch_seconds"]
+            self._file = open(self.path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+            self._writer = csv.writer(self._file)
+            self._writer.writerow(self.columns)
+        row = {"epoch": epoch, **{k: float(v) for k, v in logs.items()}}
+        row["learning_rate"] = float(f"{lr:.7g}")  # the optimizer holds float32
+        row["epoch_seconds"] = round(seconds, 4)
+        self.rows.append(row)
+        self._writer.writerow([_fmt(row.get(c, math.nan)) for c in self.columns])
+        self._file.flush()
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._lr = current_lr(self.model)
+        self._t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.write_row(epoch + 1, dict(logs or {}), self._lr, time.perf_counter() - self._t0)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _loss_first(key: str) -> int:
+    return 0 if key == "loss" else 1
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return repr(float(value))
+
+
+class DivergenceStop(keras.callbacks.Callback):
+    """Stops training when the epoch's training loss is NaN or infinite; remembers the epoch.
+
+    Checked at the end of each epoch rather than each batch, so fit keeps its fast path
+    with no per-batch Python call; a diverged epoch's loss is already NaN or inf.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.diverged_epoch: int | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.diverged_epoch = epoch + 1
+            self.model.stop_training = True
+
+
+class EpochReporter(keras.callbacks.Callback):
+    """Calls ``report(epoch, logs)`` after each epoch (the CLI's progress display)."""
+
+    def __init__(self, report: Callable[[int, dict[str, Any]], None]) -> None:
+        super().__init__()
+        self.report = report
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.report(epoch + 1, dict(logs or {}))
+
+
+def _mode(monitor: str) -> str:
+    return "max" if names.is_maximized(monitor) else "min"
+
+
+def early_stopping(cfg: TrainConfig) -> list[keras.callbacks.Callback]:
+    es = cfg.early_stopping
+    if es is None:
+        return []
+    return [
+        keras.callbacks.EarlyStopping(
+            monitor=es.monitor,
+            patience=es.patience,
+            min_delta=es.min_delta,
+            restore_best_weights=es.restore_best_weights,
+            mode=_mode(es.monitor),
+        )
+    ]
+
+
+def schedule_fn(cfg: TrainConfig) -> Callable[[int], float] | None:
+    """Learning rate for a 0-based epoch, for the epoch-based schedules; None for plateau."""
+    s = cfg.lr_schedule
+    lr0, epochs = cfg.learning_rate, cfg.epochs
+    if s is None or s.kind == "plateau":
+        return None
+    if s.kind == "step":
+        return lambda e: lr0 * s.factor ** (e // s.every)
+    if s.kind == "exponential":
+        return lambda e: lr0 * s.rate**e
+    return lambda e: s.min_lr + (lr0 - s.min_lr) * 0.5 * (1 + math.cos(math.pi * e / epochs))
+
+
+def lr_schedule(cfg: TrainConfig) -> list[keras.callbacks.Callback]:
+    s = cfg.lr_schedule
+    if s is None:
+        return []
+    if s.kind == "plateau":
+        return [
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=s.monitor,
+                factor=s.factor,
+                patience=s.patience,
+                min_delta=s.min_delta,
+                min_lr=s.min_lr,
+                mode=_mode(s.monitor),
+            )
+        ]
+    fn = schedule_fn(cfg)
+    assert fn is not None
+    return [keras.callbacks.LearningRateScheduler(lambda epoch, lr: fn(epoch))]

@@ -1,0 +1,68 @@
+"""The registry of datasets: the loader, kind and source of each name in ``config.DATASETS``.
+
+``load_dataset`` is what a run calls; ``dataset_table`` is what ``nnlab datasets`` prints.
+Neither imports a deep-learning backend unless a Keras download is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from nnlab.config import DATASETS, DataConfig
+from nnlab.data import _csv, _generated, _keras_images, _pima
+from nnlab.data._base import Dataset
+from nnlab.data._prepare import Raw, prepare
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One dataset: its loader, kind (download, generated, bundled, your file) and source."""
+
+    load: Callable[[DataConfig, int], Raw]
+    kind: str
+    source: str
+    cache_path: Callable[[], Path] | None = None
+
+
+REGISTRY: dict[str, Entry] = {
+    "pima": Entry(_pima.load, "download", _pima.URL, _pima.cache_path),
+    "mnist": Entry(_keras_images.load_mnist, "download", _keras_images.MNIST_URL,
+                   lambda: _keras_images.cache_path("mnist")),
+    "cifar10": Entry(_keras_images.load_cifar10, "download", _keras_images.CIFAR10_URL,
+                     lambda: _keras_images.cache_path("cifar10")),
+    "circles": Entry(_generated.load_circles, "generated", "sklearn.datasets.make_circles"),
+    "moons": Entry(_generated.load_moons, "generated", "sklearn.datasets.make_moons"),
+    "blobs": Entry(_generated.load_blobs, "generated", "sklearn.datasets.make_blobs"),
+    "digits": Entry(_generated.load_digits, "bundled", "sklearn.datasets.load_digits"),
+    "csv": Entry(_csv.load, "your file", "data.path (a CSV with a target column)"),
+}  # fmt: skip
+assert set(REGISTRY) == set(DATASETS), "every dataset the config accepts needs a loader"
+
+
+def load_dataset(cfg: DataConfig, seed: int) -> Dataset:
+    """Called by a run before it builds the model: load, split, subset and scale ``cfg``.
+
+    ``seed`` is the run's seed; ``cfg.random_state`` overrides it when set. It seeds the
+    generators and the validation split. Raises ``DataError`` for anything that cannot be
+    found, downloaded or read.
+    """
+    if cfg.random_state is not None:
+        seed = cfg.random_state
+    raw = REGISTRY[cfg.name].load(cfg, seed)
+    return prepare(raw, cfg, seed)
+
+
+def dataset_table() -> list[dict[str, str]]:
+    """Called by ``nnlab datasets``: one row per dataset with name, kind, source and cached
+    (the cached file's path, "no" when it is not there yet, "-" when nothing is cached)."""
+    rows = []
+    for name in DATASETS:
+        entry = REGISTRY[name]
+        cached = "-"
+        if entry.cache_path is not None:
+            path = entry.cache_path()
+            cached = str(path) if path.exists() else "no"
+        rows.append({"name": name, "kind": entry.kind, "source": entry.source, "cached": cached})
+    return rows

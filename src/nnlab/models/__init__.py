@@ -1,0 +1,31 @@
+"""Model builders: one per ``model.kind``; ``build_model`` picks it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from nnlab.models._conv import build_cnn, build_lenet5
+from nnlab.models._custom import build_custom, load_builder
+from nnlab.models._mlp import build_mlp
+
+if TYPE_CHECKING:
+    import keras
+
+    from nnlab.config import ExperimentConfig
+    from nnlab.data import Dataset
+
+BUILDERS: dict[str, Callable[[Any, Any], Any]] = {
+    "mlp": build_mlp,
+    "lenet5": build_lenet5,
+    "cnn": build_cnn,
+    "custom": build_custom,
+}
+
+
+def build_model(config: ExperimentConfig, data: Dataset) -> keras.Model:
+    """The uncompiled model for ``config.model.kind``, shaped for ``data``."""
+    return BUILDERS[config.model.kind](config, data)
+
+
+__all__ = ["BUILDERS", "build_model", "load_builder"]

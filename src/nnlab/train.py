@@ -1,0 +1,218 @@
+"""One run: load the data, build and compile the model, fit with nnlab's callbacks, and write
+the run directory (config.yaml first, history.csv as epochs end, result.json last).
+
+Called by ``execute`` after ``backend.activate``; imports Keras at module level.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from nnlab import backend, callbacks, compile, envinfo, names, store
+from nnlab.data import Dataset, load_dataset
+from nnlab.models import build_model
+from nnlab.sweep import RunSpec
+
+EVAL_BATCH = 1024  # evaluation batch size: larger is faster and gives the same means
+BOUNDARY_GRID = 100  # decision-boundary lattice points per axis
+
+Reporter = Callable[[int, dict[str, Any]], None]
+
+_loaded: dict[str, Dataset] = {}
+_LOADED_MAX = 2  # datasets kept in memory between runs (a sweep mostly reuses one)
+
+
+def load_data(cfg: Any, seed: int) -> Dataset:
+    """``load_dataset`` with a small in-process cache: the runs of a sweep that share a data
+    config and seed share the arrays (fit never modifies them)."""
+    used_seed = seed if cfg.random_state is None else cfg.random_state
+    key = json.dumps([cfg.model_dump(mode="json"), used_seed], sort_keys=True)
+    if key not in _loaded:
+        while len(_loaded) >= _LOADED_MAX:
+            _loaded.pop(next(iter(_loaded)))
+        _loaded[key] = load_dataset(cfg, seed)
+    return _loaded[key]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def run(
+    spec: RunSpec,
+    run_dir: Path,
+    report: Reporter | None = None,
+    on_trained: Callable[[keras.Model, Dataset], None] | None = None,
+) -> dict[str, Any]:
+    """Train ``spec`` into ``run_dir`` and return its result (also written to result.json).
+
+    Never raises for a failing run: the exception is recorded with status ``failed``.
+    KeyboardInterrupt records ``interrupted`` and is re-raised. ``on_trained`` sees the
+    fitted model and its data before the session is cleared (tests inspect weights with it).
+    """
+    config = spec.config
+    t_start = time.perf_counter()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    store.write_yaml(run_dir / store.CONFIG_FILE, config.run_dict())
+    result: dict[str, Any] = {"run_id": spec.run_id, "status": store.RUNNING, "started": _now()}
+    store.write_json(run_dir / store.RESULT_FILE, result)
+    for stale in (store.HISTORY_FILE, store.BOUNDARY_FILE):
+        (run_dir / stale).unlink(missing_ok=True)
+    writer = callbacks.HistoryWriter(run_dir / store.HISTORY_FILE)
+    try:
+        backend.set_seed(spec.seed, config.backend)
+        store.write_json(run_dir / store.ENV_FILE, envinfo.collect(config))
+        data = load_data(config.data, spec.seed)
+        result.update(_fit(spec, data, run_dir, writer, report))
+        model = result.pop("_model")
+        if data.raw_train is not None and result["status"] == store.COMPLETED:
+            write_boundary(model, data, run_dir / store.BOUNDARY_FILE)
+        if on_trained is not None:
+            on_trained(model, data)
+    except KeyboardInterrupt:
+        result.update(status=store.INTERRUPTED, error="interrupted by the user (Ctrl-C)")
+        raise
+    except Exception as e:
+        result.update(status=store.FAILED, error=_describe(e), traceback=traceback.format_exc())
+    finally:
+        writer.close()
+        result.pop("_model", None)
+        result.update(_summarise(writer.rows, config))
+        result["wall_s"] = round(time.perf_counter() - t_start, 3)
+        result["finished"] = _now()
+        store.write_json(run_dir / store.RESULT_FILE, result)
+        keras.backend.clear_session()
+    return result
+
+
+def _describe(e: Exception) -> str:
+    text = f"{type(e).__name__}: {e}".strip()
+    if "ResourceExhausted" in type(e).__name__ or "out of memory" in text.lower():
+        text = f"out of memory: {text}"
+    return text.splitlines()[0][:500] if text else type(e).__name__
+
+
+def _fit(
+    spec: RunSpec, data: Dataset, run_dir: Path, writer: callbacks.HistoryWriter,
+    report: Reporter | None,
+) -> dict[str, Any]:  # fmt: skip
+    config, train = spec.config, spec.config.train
+    model = build_model(config, data)
+    model.compile(
+        optimizer=compile.make_optimizer(train),
+        loss=compile.loss_name(train, data),
+        metrics=compile.make_metrics(train, data),
+    )
+    y_train = compile.prepare_labels(data.y_train, train, data)
+    y_val = compile.prepare_labels(data.y_val, train, data)
+    batch = len(data.x_train) if train.batch_size == "full" else train.batch_size
+    eval_batch = max(batch, EVAL_BATCH)
+
+    t0 = time.perf_counter()
+    logs = _evaluate(model, data.x_train, y_train, eval_batch)
+    logs.update({f"val_{k}": v for k, v in _evaluate(model, data.x_val, y_val, eval_batch).items()})
+    writer.write_row(0, logs, callbacks.current_lr(model), time.perf_counter() - t0)
+
+    guard = callbacks.DivergenceStop()
+    cbs: list[keras.callbacks.Callback] = [
+        *callbacks.lr_schedule(train),  # first: it sets the rate the writer records
+        writer,
+        guard,
+        *callbacks.early_stopping(train),
+    ]
+    if report is not None:
+        cbs.append(callbacks.EpochReporter(report))
+    t_fit = time.perf_counter()
+    model.fit(
+        data.x_train,
+        y_train,
+        batch_size=batch,
+        epochs=train.epochs,
+        validation_data=(data.x_val, y_val),
+        validation_batch_size=eval_batch,
+        callbacks=cbs,
+        shuffle=True,
+        verbose=0,
+    )
+    out: dict[str, Any] = {"fit_s": round(time.perf_counter() - t_fit, 3), "_model": model}
+    out["steps_per_epoch"] = math.ceil(len(data.x_train) / batch)
+    out["n_train"], out["n_val"] = len(data.x_train), len(data.x_val)
+    out["baseline_accuracy"] = data.majority_baseline()
+    out["task"], out["loss"] = data.task, compile.loss_name(train, data)
+    out["metrics"] = compile.metric_names(train, data)
+    if guard.diverged_epoch is not None:
+        out["status"] = store.DIVERGED
+        out["diverged_epoch"] = guard.diverged_epoch
+        out["error"] = f"loss became non-finite in epoch {guard.diverged_epoch}"
+        return out
+    out["status"] = store.COMPLETED
+    if data.x_test is not None and data.y_test is not None:
+        y_test = compile.prepare_labels(data.y_test, train, data)
+        out["test"] = _evaluate(model, data.x_test, y_test, eval_batch)
+    return out
+
+
+def _evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, batch: int) -> dict[str, float]:
+    logs = model.evaluate(x, y, batch_size=batch, verbose=0, return_dict=True)
+    return {k: float(v) for k, v in logs.items()}
+
+
+def _summarise(rows: list[dict[str, float]], config: Any) -> dict[str, Any]:
+    """final (last row), best (over trained epochs), best_epoch of the monitor, epochs run."""
+    if not rows:
+        return {"epochs_run": 0}
+    trained = rows[1:]
+    skip = {"epoch", "learning_rate", "epoch_seconds"}
+    final = {k: v for k, v in rows[-1].items() if k not in skip}
+    best: dict[str, float] = {}
+    for key in final:
+        values = [r[key] for r in trained if key in r and math.isfinite(r[key])]
+        if values:
+            best[key] = max(values) if names.is_maximized(key) else min(values)
+    es = config.train.early_stopping
+    monitor = es.monitor if es else ("val_loss" if "val_loss" in final else "loss")
+    best_epoch = None
+    candidates = [r for r in trained if math.isfinite(r.get(monitor, math.nan))]
+    if candidates:
+        pick = max if names.is_maximized(monitor) else min
+        best_epoch = int(pick(candidates, key=lambda r: r[monitor])["epoch"])
+    epochs_run = int(rows[-1]["epoch"])
+    return {
+        "epochs_run": epochs_run,
+        "stopped_epoch": epochs_run if epochs_run < config.train.epochs else None,
+        "monitor": monitor,
+        "best_epoch": best_epoch,
+        "final": final,
+        "best": best,
+    }
+
+
+def write_boundary(model: keras.Model, data: Dataset, path: Path) -> None:
+    """Predictions on a lattice over the raw 2-D feature space, plus the data points, as CSV
+    (kind, x1, x2, value) so that ``nnlab plot`` can draw the boundary without a backend."""
+    assert data.raw_train is not None and data.raw_val is not None
+    points = np.concatenate([data.raw_train, data.raw_val])
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    pad = (hi - lo) * 0.08
+    g1 = np.linspace(lo[0] - pad[0], hi[0] + pad[0], BOUNDARY_GRID)
+    g2 = np.linspace(lo[1] - pad[1], hi[1] + pad[1], BOUNDARY_GRID)
+    xx, yy = np.meshgrid(g1, g2)
+    grid = np.column_stack([xx.ravel(), yy.ravel()]).astype("float32")
+    pred = model.predict(data.transform(grid), batch_size=4096, verbose=0)
+    value = pred[:, 0] if pred.shape[1] == 1 else pred.argmax(axis=1)
+    blocks = [("grid", grid, value), ("train", data.raw_train, data.y_train),
+              ("val", data.raw_val, data.y_val)]  # fmt: skip
+    lines = ["kind,x1,x2,value"]
+    for kind, xy, v in blocks:
+        lines.extend(f"{kind},{a:.5g},{b:.5g},{c:.4g}" for (a, b), c in zip(xy, v, strict=True))
+    store.atomic_write_text(path, "\n".join(lines) + "\n")

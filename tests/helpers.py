@@ -1,0 +1,32 @@
+"""Small builders shared by the tests that train."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from nnlab.config import validate
+from nnlab.sweep import RunSpec, expand
+
+# a tiny, fast circles experiment; tests override what they study
+TINY: dict[str, Any] = {
+    "name": "tiny",
+    "data": {"name": "circles", "n_samples": 200, "noise": 0.1},
+    "model": {"hidden": [8]},
+    "train": {"epochs": 3, "batch_size": 32, "learning_rate": 0.01},
+}
+
+
+def merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def spec(**changes: Any) -> RunSpec:
+    """The single run of TINY with ``changes`` merged in (section mappings merge)."""
+    return expand(validate(merge(TINY, changes)))[0]
