@@ -29,8 +29,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -240,12 +240,16 @@ def datasets() -> None:
     """List the built-in datasets, where they come from, and whether they are cached."""
     from nnlab.data import cache_dir, dataset_table
 
-    table = Table(title=f"cache: {cache_dir()}", title_justify="left", show_edge=False)
+    table = Table(show_edge=False)
     for col in ("name", "kind", "source", "cached"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold", no_wrap=col != "source")
     for row in dataset_table():
-        table.add_row(row["name"], row["kind"], row["source"], row["cached"])
+        cached = row["cached"]
+        if cached not in ("no", "-"):
+            cached = f"yes: {Path(cached).name}"
+        table.add_row(row["name"], row["kind"], row["source"], cached)
     out.print(table)
+    out.print(f"cache folder: {cache_dir()} (set NNLAB_DATA_DIR to move it)", markup=False)
 
 
 def main() -> None:

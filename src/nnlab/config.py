@@ -509,7 +509,7 @@ def _unknown_key(loc: tuple[Any, ...], doc: Any) -> str:
             break
         section = sub
         known = list(sub.model_fields)
-    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.7)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown key{hint}; valid: {', '.join(known)}"
 

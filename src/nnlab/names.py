@@ -95,7 +95,7 @@ def snake_case(name: str) -> str:
 def unknown_name(kind: str, name: object, choices: object) -> str:
     """The message for an unknown name: what was given, a close match, and every valid choice."""
     valid = sorted(choices)  # type: ignore[call-overload]
-    close = difflib.get_close_matches(str(name), valid, n=1)
+    close = difflib.get_close_matches(str(name), valid, n=1, cutoff=0.7)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown {kind} {name!r}{hint}; valid: {', '.join(valid)}"
 

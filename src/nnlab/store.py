@@ -94,8 +94,24 @@ def write_json(target: str | Path, data: dict[str, Any]) -> None:
     atomic_write_text(target, json.dumps(_json_safe(data), indent=2, sort_keys=False) + "\n")
 
 
+class _Dumper(yaml.SafeDumper):
+    """Mappings in block style, lists of scalars inline (``hidden: [16, 16]``), no wrapping."""
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    flat = all(not isinstance(v, dict | list) for v in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flat)
+
+
+_Dumper.add_representer(list, _represent_list)
+
+
+def dump_yaml(data: dict[str, Any]) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=10_000, allow_unicode=True)
+
+
 def write_yaml(target: str | Path, data: dict[str, Any]) -> None:
-    atomic_write_text(target, yaml.safe_dump(data, sort_keys=False, default_flow_style=None))
+    atomic_write_text(target, dump_yaml(data))
 
 
 def read_json(path: str | Path) -> dict[str, Any] | None:

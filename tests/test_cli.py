@@ -1,0 +1,331 @@
+"""The nnlab command as a user meets it: exit codes, messages, files, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from nnlab import store
+from nnlab.cli import app
+
+from helpers import TINY, merge
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+def write_config(tmp_path: Path, doc: dict, name: str = "exp.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def invoke(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def only_run(exp_dir: Path) -> Path:
+    runs = store.run_dirs(exp_dir)
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def test_circles_acceptance_run(tmp_path):
+    """configs/circles.yaml: 1000 samples, noise 0.1, MLP [16, 16] relu, adam, 50 epochs."""
+    config = ROOT / "configs" / "circles.yaml"
+    doc = yaml.safe_load(config.read_text())
+    assert doc["data"] == {**doc["data"], "n_samples": 1000, "noise": 0.1}
+    assert doc["model"]["hidden"] == [16, 16] and doc["train"]["epochs"] == 50
+    result = invoke("run", config, "--out", tmp_path, "--quiet")
+    assert result.exit_code == 0, result.output
+    run_dir = only_run(tmp_path / "circles")
+    history = pd.read_csv(run_dir / "history.csv")
+    assert history["epoch"].tolist() == list(range(51))
+    assert history["val_accuracy"].iloc[-1] >= 0.9
+    res = store.read_json(run_dir / "result.json")
+    assert res["status"] == "completed" and res["final"]["val_accuracy"] >= 0.9
+    for png in ("learning_curves.png", "decision_boundary.png"):
+        assert (run_dir / "plots" / png).stat().st_size > 10_000
+    assert yaml.safe_load((tmp_path / "circles" / "experiment.yaml").read_text())["name"] == (
+        "circles"
+    )
+
+
+def test_rerun_skips_completed_and_force_retrains(tmp_path):
+    config = write_config(tmp_path, TINY)
+    first = invoke("run", config, "--out", tmp_path / "runs")
+    assert first.exit_code == 0, first.output
+    run_dir = only_run(tmp_path / "runs" / "tiny")
+    stamp = (run_dir / "result.json").stat().st_mtime_ns
+    again = invoke("run", config, "--out", tmp_path / "runs")
+    assert again.exit_code == 0
+    assert "1 of 1 runs already finished; skipping them" in again.output
+    assert "0 trained, 1 already finished, 0 failed" in again.output
+    assert (run_dir / "result.json").stat().st_mtime_ns == stamp
+    forced = invoke("run", config, "--out", tmp_path / "runs", "--force")
+    assert forced.exit_code == 0
+    assert "1 trained, 0 already finished" in forced.output
+    assert (run_dir / "result.json").stat().st_mtime_ns != stamp
+
+
+def test_non_interactive_output_has_a_line_per_run(tmp_path):
+    config = write_config(tmp_path, TINY)
+    result = invoke("run", config, "--out", tmp_path, "--repeats", "2")
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("[")]
+    assert len(lines) == 2
+    assert lines[0].startswith("[1/2] seed=0_") and " completed 3 epochs " in lines[0]
+    assert lines[1].startswith("[2/2] seed=1_")
+
+
+def test_set_overrides_and_changes_the_run_id(tmp_path):
+    config = write_config(tmp_path, TINY)
+    a = invoke("run", config, "--out", tmp_path, "-q")
+    b = invoke("run", config, "--out", tmp_path, "-q", "--set", "train.epochs=2")
+    assert a.exit_code == b.exit_code == 0
+    runs = store.run_dirs(tmp_path / "tiny")
+    assert len(runs) == 2
+    epochs = sorted(store.read_json(r / "result.json")["epochs_run"] for r in runs)
+    assert epochs == [2, 3]
+
+
+@pytest.mark.parametrize(
+    "changes,expected",
+    [
+        pytest.param(
+            {"trian": {}}, "error: trian: unknown key (did you mean 'train'?)", id="unknown_key"
+        ),
+        pytest.param(
+            {"train": {"epochs": "many"}},
+            "error: train.epochs: must be an integer, got 'many'",
+            id="wrong_type",
+        ),
+        pytest.param(
+            {"train": {"learning_rate": -0.1}},
+            "error: train.learning_rate: must be > 0, got -0.1",
+            id="negative_lr",
+        ),
+        pytest.param(
+            {"data": {"name": "iris"}},
+            "error: data.name: unknown value 'iris'; valid: blobs, cifar10, circles, csv, "
+            "digits, mnist, moons, pima",
+            id="unknown_dataset",
+        ),
+        pytest.param(
+            {"train": {"optimizer": "adamw2"}},
+            "error: train.optimizer: unknown optimizer 'adamw2' (did you mean 'adamw'?); "
+            "valid: adadelta, adafactor",
+            id="unknown_optimizer",
+        ),
+        pytest.param(
+            {"model": {"activation": "sigmoidal"}},
+            "error: model.activation: unknown activation 'sigmoidal' (did you mean 'sigmoid'?)",
+            id="unknown_activation",
+        ),
+        pytest.param(
+            {"model": {"kind": "custom", "builder": "nowhere.py:build"}},
+            "error: model.builder: file not found: ",
+            id="builder_file_missing",
+        ),
+        pytest.param(
+            {"train": {"optimizer": {"name": "sgd", "momentun": 0.9}}},
+            "error: train.optimizer: ",
+            id="optimizer_argument",
+        ),
+        pytest.param(
+            {"backend": "jax"} if "jax" not in sys.modules else {"backend": "mxnet"},
+            "error: backend: ",
+            id="backend_missing",
+        ),
+    ],
+)
+def test_validate_rejects_broken_configs(tmp_path, changes, expected):
+    config = write_config(tmp_path, merge(TINY, changes))
+    result = invoke("validate", config)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(expected), lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_validate_names_the_missing_function(tmp_path):
+    (tmp_path / "b.py").write_text("def other():\n    pass\n")
+    config = write_config(
+        tmp_path, merge(TINY, {"model": {"kind": "custom", "builder": "b.py:mk"}})
+    )
+    result = invoke("validate", config)
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        f"error: model.builder: {tmp_path / 'b.py'} has no function 'mk'; functions there: other"
+    )
+
+
+def test_validate_ok_prints_the_run_count(tmp_path):
+    config = write_config(tmp_path, merge(TINY, {"repeats": 3}))
+    result = invoke("validate", config)
+    assert result.exit_code == 0
+    assert "ok: experiment 'tiny', 3 runs (circles, mlp, 3 epochs)" in result.output
+
+
+def test_bad_config_creates_nothing(tmp_path):
+    config = write_config(tmp_path, merge(TINY, {"train": {"learning_rate": 0}}))
+    result = invoke("run", config, "--out", tmp_path / "runs")
+    assert result.exit_code == 2
+    assert not (tmp_path / "runs").exists()
+
+
+def test_broken_data_file_stops_before_any_run(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,y\n1,2,0\n3,x,1\n")
+    doc = merge(TINY, {"data": {"name": "csv", "path": str(bad), "target": "y",
+                                "n_samples": None, "noise": None}})  # fmt: skip
+    result = invoke("run", write_config(tmp_path, doc), "--out", tmp_path / "runs")
+    assert result.exit_code == 2
+    assert result.output.startswith("error: data.")
+    assert not (tmp_path / "runs" / "tiny").exists()
+
+
+def test_gpu_requested_without_gpu_is_a_clear_error(tmp_path):
+    config = write_config(tmp_path, TINY)
+    result = invoke("run", config, "--out", tmp_path, "--device", "gpu")
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "error: device: gpu was requested but tensorflow sees no GPU on this machine; "
+        "use device: auto (GPU when there is one) or device: cpu"
+    )
+
+
+def test_unwritable_output_directory(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = invoke("run", write_config(tmp_path, TINY), "--out", blocker / "runs")
+    assert result.exit_code == 2
+    assert result.output.startswith(f"error: --out: cannot write to {blocker / 'runs'}")
+
+
+def test_failed_run_exits_1_and_is_recorded(tmp_path):
+    (tmp_path / "b.py").write_text("def build():\n    raise RuntimeError('boom')\n")
+    doc = merge(TINY, {"model": {"kind": "custom", "builder": "b.py:build"}})
+    result = invoke("run", write_config(tmp_path, doc), "--out", tmp_path / "runs")
+    assert result.exit_code == 1
+    res = store.read_json(only_run(tmp_path / "runs" / "tiny") / "result.json")
+    assert res["status"] == "failed" and res["error"] == "RuntimeError: boom"
+    assert "RuntimeError('boom')" in res["traceback"]
+
+
+def test_pima_from_the_cache(shared_cache, tmp_path):
+    doc = {"name": "pima", "data": {"name": "pima"}, "train": {"epochs": 5, "batch_size": 32}}
+    result = invoke("run", write_config(tmp_path, doc), "--out", tmp_path, "-q")
+    assert result.exit_code == 0, result.output
+    res = store.read_json(only_run(tmp_path / "pima") / "result.json")
+    assert res["n_train"] + res["n_val"] == 768 and res["n_val"] == 192
+    assert 0.55 < res["final"]["val_accuracy"] <= 1.0
+    assert res["baseline_accuracy"] == pytest.approx(125 / 192, abs=0.01)
+
+
+def test_mnist_sample_from_the_cache(shared_cache, tmp_path):
+    doc = {
+        "name": "mnist",
+        "data": {"name": "mnist", "validation": "test", "scale": "unit", "subset": 2000},
+        "model": {"hidden": [64]},
+        "train": {"epochs": 2, "batch_size": 64},
+    }
+    result = invoke("run", write_config(tmp_path, doc), "--out", tmp_path, "-q")
+    assert result.exit_code == 0, result.output
+    run_dir = only_run(tmp_path / "mnist")
+    history = pd.read_csv(run_dir / "history.csv")
+    # the untrained model: loss near ln(10) = 2.3, accuracy near 10%
+    assert 1.8 < history["loss"][0] < 3.0 and history["accuracy"][0] < 0.25
+    assert history["val_accuracy"].iloc[-1] > 0.8
+    res = store.read_json(run_dir / "result.json")
+    assert res["n_train"] == 2000 and res["n_val"] == 1000 and "test" not in res
+
+
+def test_datasets_lists_every_dataset(shared_cache):
+    result = invoke("datasets")
+    assert result.exit_code == 0
+    for name in ("pima", "mnist", "cifar10", "circles", "moons", "blobs", "digits", "csv"):
+        assert f" {name} " in f" {result.output} "
+    pima = next(line for line in result.output.splitlines() if line.startswith(" pima "))
+    mnist = next(line for line in result.output.splitlines() if line.startswith(" mnist "))
+    cifar = next(line for line in result.output.splitlines() if line.startswith(" cifar10 "))
+    assert "yes: pima-indians-diabetes.csv" in pima and "yes: mnist.npz" in mnist
+    assert cifar.rstrip().endswith("no")
+    assert f"cache folder: {shared_cache}" in result.output
+
+
+def test_plot_redraws_from_csvs(tmp_path):
+    config = write_config(tmp_path, TINY)
+    assert invoke("run", config, "--out", tmp_path, "-q").exit_code == 0
+    run_dir = only_run(tmp_path / "tiny")
+    for png in (run_dir / "plots").iterdir():
+        png.unlink()
+    result = invoke("plot", run_dir)
+    assert result.exit_code == 0
+    assert (run_dir / "plots" / "learning_curves.png").stat().st_size > 10_000
+    missing = invoke("plot", tmp_path / "nothing")
+    assert missing.exit_code == 2
+    assert "not a run or experiment directory" in missing.output
+
+
+NO_BACKEND = """
+import sys
+from typer.testing import CliRunner
+from nnlab.cli import app
+r = CliRunner().invoke(app, sys.argv[1:])
+loaded = sorted(m for m in ("tensorflow", "keras", "jax", "torch") if m in sys.modules)
+print("EXIT", r.exit_code, "LOADED", loaded)
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["datasets"], ["plot", "RUN"]])
+def test_commands_that_do_not_train_never_import_a_backend(tmp_path, args):
+    if args[-1] == "RUN":
+        config = write_config(tmp_path, TINY)
+        assert invoke("run", config, "--out", tmp_path, "-q").exit_code == 0
+        args = ["plot", str(only_run(tmp_path / "tiny"))]
+    out = subprocess.run(
+        [sys.executable, "-c", NO_BACKEND, *args], capture_output=True, text=True, timeout=120
+    )
+    assert "EXIT 0 LOADED []" in out.stdout, out.stdout + out.stderr
+
+
+def test_ctrl_c_keeps_history_and_the_same_command_finishes(tmp_path):
+    doc = merge(TINY, {"train": {"epochs": 100}})
+    config = write_config(tmp_path, doc)
+    cmd = [sys.executable, "-m", "nnlab", "run", str(config), "--out", str(tmp_path), "-q"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    history = None
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        found = list((tmp_path / "tiny").glob("*/history.csv"))
+        if found and len(found[0].read_text().splitlines()) >= 4:
+            history = found[0]
+            break
+        time.sleep(0.2)
+    assert history is not None, "training never started"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert b"run the same command again to finish the rest" in err
+    res = json.loads((history.parent / "result.json").read_text())
+    assert res["status"] == "interrupted"
+    rows = pd.read_csv(history)
+    assert res["epochs_run"] == int(rows["epoch"].iloc[-1]) >= 2
+    # the same command trains the interrupted run again, to the end
+    again = invoke("run", config, "--out", tmp_path, "-q")
+    assert again.exit_code == 0
+    assert store.read_json(history.parent / "result.json")["status"] == "completed"
+    assert len(pd.read_csv(history)) == 101
