@@ -22,6 +22,8 @@ def merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     for key, value in changes.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = merge(out[key], value)
+        elif value is None:
+            out.pop(key, None)  # None removes the key (back to the default)
         else:
             out[key] = value
     return out

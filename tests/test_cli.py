@@ -133,19 +133,34 @@ def test_set_overrides_and_changes_the_run_id(tmp_path):
             id="unknown_activation",
         ),
         pytest.param(
-            {"model": {"kind": "custom", "builder": "nowhere.py:build"}},
-            "error: model.builder: file not found: ",
-            id="builder_file_missing",
-        ),
-        pytest.param(
             {"train": {"optimizer": {"name": "sgd", "momentun": 0.9}}},
-            "error: train.optimizer: ",
+            "error: train.optimizer.momentun: unknown sgd argument 'momentun' (did you mean "
+            "'momentum'?); valid: clipnorm, clipvalue, ema_momentum, ema_overwrite_frequency, "
+            "global_clipnorm, gradient_accumulation_steps, loss_scale_factor, momentum, "
+            "nesterov, use_ema, weight_decay",
             id="optimizer_argument",
         ),
         pytest.param(
-            {"backend": "jax"} if "jax" not in sys.modules else {"backend": "mxnet"},
-            "error: backend: ",
-            id="backend_missing",
+            {"model": {"initializer": {"name": "random_normal", "stdev": 1}}},
+            "error: model.initializer.stdev: unknown random_normal argument 'stdev' (did you "
+            "mean 'stddev'?); valid: mean, seed, stddev",
+            id="initializer_argument",
+        ),
+        pytest.param({"seed": -1}, "error: seed: must be >= 0, got -1", id="negative_seed"),
+        pytest.param(
+            {"model": {"Hidden": [4]}},
+            "error: model.Hidden: unknown key (did you mean 'hidden'?); valid: kind, hidden,",
+            id="typo_with_capital",
+        ),
+        pytest.param(
+            {"train": {"step": 2}},
+            "error: train.step: unknown key; valid: epochs, batch_size,",
+            id="key_named_like_a_schedule",
+        ),
+        pytest.param(
+            {"model": {"kind": "custom", "builder": "m.py:build"}},
+            "error: model.hidden: does not apply to model.kind custom (it uses builder)",
+            id="key_the_kind_ignores",
         ),
     ],
 )
@@ -159,11 +174,33 @@ def test_validate_rejects_broken_configs(tmp_path, changes, expected):
     assert "Traceback" not in result.output
 
 
+def test_validate_names_a_missing_builder_file(tmp_path):
+    doc = merge(TINY, {"model": {"kind": "custom", "builder": "nowhere.py:build", "hidden": None}})
+    result = invoke("validate", write_config(tmp_path, doc))
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: model.builder: file not found: {tmp_path}/nowhere.py"
+
+
+def test_missing_backend_exits_2_with_install_hint(tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "jax" else real(name, *a)
+    )
+    result = invoke("run", write_config(tmp_path, TINY), "--out", tmp_path / "runs",
+                    "--backend", "jax")  # fmt: skip
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "error: backend: jax is not installed in this environment (pip install jax)"
+    )
+    assert not (tmp_path / "runs").exists()
+
+
 def test_validate_names_the_missing_function(tmp_path):
     (tmp_path / "b.py").write_text("def other():\n    pass\n")
-    config = write_config(
-        tmp_path, merge(TINY, {"model": {"kind": "custom", "builder": "b.py:mk"}})
-    )
+    doc = merge(TINY, {"model": {"kind": "custom", "builder": "b.py:mk", "hidden": None}})
+    config = write_config(tmp_path, doc)
     result = invoke("validate", config)
     assert result.exit_code == 2
     assert result.output.strip() == (
@@ -174,7 +211,7 @@ def test_validate_names_the_missing_function(tmp_path):
 def test_validate_ok_prints_the_run_count(tmp_path):
     config = write_config(tmp_path, merge(TINY, {"repeats": 3}))
     result = invoke("validate", config)
-    assert result.exit_code == 0
+    assert result.exit_code == 0, result.output
     assert "ok: experiment 'tiny', 3 runs (circles, mlp, 3 epochs)" in result.output
 
 
@@ -192,14 +229,18 @@ def test_broken_data_file_stops_before_any_run(tmp_path):
                                 "n_samples": None, "noise": None}})  # fmt: skip
     result = invoke("run", write_config(tmp_path, doc), "--out", tmp_path / "runs")
     assert result.exit_code == 2
-    assert result.output.startswith("error: data.")
-    assert not (tmp_path / "runs" / "tiny").exists()
+    assert result.output.strip() == (
+        f"error: data.path: {bad}: line 3: column 'b' is not a number: 'x'; "
+        "nnlab reads feature columns as numbers, convert or drop it"
+    )
+    assert not (tmp_path / "runs").exists()
 
 
 def test_gpu_requested_without_gpu_is_a_clear_error(tmp_path):
     config = write_config(tmp_path, TINY)
-    result = invoke("run", config, "--out", tmp_path, "--device", "gpu")
+    result = invoke("run", config, "--out", tmp_path / "runs", "--device", "gpu")
     assert result.exit_code == 2
+    assert not (tmp_path / "runs").exists()
     assert result.output.strip() == (
         "error: device: gpu was requested but tensorflow sees no GPU on this machine; "
         "use device: auto (GPU when there is one) or device: cpu"
@@ -216,7 +257,7 @@ def test_unwritable_output_directory(tmp_path):
 
 def test_failed_run_exits_1_and_is_recorded(tmp_path):
     (tmp_path / "b.py").write_text("def build():\n    raise RuntimeError('boom')\n")
-    doc = merge(TINY, {"model": {"kind": "custom", "builder": "b.py:build"}})
+    doc = merge(TINY, {"model": {"kind": "custom", "builder": "b.py:build", "hidden": None}})
     result = invoke("run", write_config(tmp_path, doc), "--out", tmp_path / "runs")
     assert result.exit_code == 1
     res = store.read_json(only_run(tmp_path / "runs" / "tiny") / "result.json")
@@ -329,3 +370,39 @@ def test_ctrl_c_keeps_history_and_the_same_command_finishes(tmp_path):
     assert again.exit_code == 0
     assert store.read_json(history.parent / "result.json")["status"] == "completed"
     assert len(pd.read_csv(history)) == 101
+
+
+def test_run_refuses_a_sweep_block_for_now(tmp_path):
+    config = write_config(tmp_path, merge(TINY, {"sweep": {"train.batch_size": [8, 16]}}))
+    result = invoke("run", config, "--out", tmp_path / "runs")
+    assert result.exit_code == 2
+    assert result.output.startswith("error: sweep: sweeps are not supported")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_records_config_as_given_and_resolved(tmp_path):
+    config = write_config(tmp_path, TINY)
+    result = invoke("run", config, "--out", tmp_path, "-q", "--set", "train.epochs=2",
+                    "--set", "model.l2=0.01")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    given = yaml.safe_load((tmp_path / "tiny" / "experiment.yaml").read_text())
+    assert given["train"]["epochs"] == 2 and given["model"]["l2"] == 0.01
+    assert "dropout" not in given["model"]  # as given: defaults are not filled in
+    resolved = yaml.safe_load((only_run(tmp_path / "tiny") / "config.yaml").read_text())
+    assert resolved["train"]["epochs"] == 2 and resolved["model"]["l2"] == 0.01
+    assert resolved["model"]["dropout"] == 0.0 and resolved["seed"] == 0
+    assert "sweep" not in resolved and "repeats" not in resolved
+
+
+def test_same_seed_same_history_across_processes(tmp_path):
+    config = write_config(tmp_path, TINY)
+    histories = []
+    for out in ("a", "b"):
+        done = subprocess.run(
+            [sys.executable, "-m", "nnlab", "run", str(config), "--out", str(tmp_path / out),
+             "-q"], capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        h = pd.read_csv(only_run(tmp_path / out / "tiny") / "history.csv")
+        histories.append(h.drop(columns=["epoch_seconds"]))
+    pd.testing.assert_frame_equal(*histories, check_exact=True)

@@ -37,7 +37,8 @@ def test_defaults_follow_the_spec():
     assert cfg.model.activation == "relu" and cfg.model.initializer == "glorot_uniform"
     assert cfg.train.epochs == 100 and cfg.train.batch_size == 32
     assert cfg.train.optimizer == "adam" and cfg.train.learning_rate == 0.001
-    assert cfg.train.metrics == ["accuracy"] and cfg.train.capture == []
+    assert cfg.train.metrics is None  # accuracy on classification data, mae on regression
+    assert cfg.train.capture == []
 
 
 @pytest.mark.parametrize(
@@ -154,7 +155,7 @@ def test_defaults_follow_the_spec():
             with_(train={"early_stopping": {"monitor": "val_acc"}}),
             [
                 "train.early_stopping.monitor: 'val_acc' is never logged; valid: accuracy, loss, "
-                "val_accuracy, val_loss"
+                "mae, val_accuracy, val_loss, val_mae"
             ],
             id="monitor_never_logged",
         ),

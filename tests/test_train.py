@@ -70,16 +70,23 @@ def test_run_directory_has_every_file_and_epoch_zero(tmp_path):
     assert env["backend"] == "tensorflow" and env["device"]["used"] == "cpu"
 
 
-def test_early_stopping_stops_before_epochs(tmp_path):
+def test_early_stopping_stops_before_epochs_and_restores_the_best(tmp_path):
+    keep: dict[str, Any] = {}
     result = train(
-        tmp_path,
+        tmp_path, keep,
         train={"epochs": 300, "learning_rate": 0.05,
                "early_stopping": {"monitor": "val_loss", "patience": 3}},
     )  # fmt: skip
     assert result["status"] == "completed"
-    assert result["epochs_run"] < 300
-    assert result["stopped_epoch"] == result["epochs_run"]
-    assert len(history(result)) == result["epochs_run"] + 1
+    h = history(result)
+    best = int(h.loc[h["val_loss"][1:].idxmin(), "epoch"])
+    # stopped exactly `patience` epochs after the best one, well before 300
+    assert result["epochs_run"] == result["stopped_epoch"] == best + 3 < 300
+    assert len(h) == result["epochs_run"] + 1
+    assert result["best_epoch"] == result["weights_epoch"] == best
+    model, data = keep["model"], keep["data"]
+    restored = model.evaluate(data.x_val, data.y_val.astype("float32"), verbose=0)[0]
+    assert restored == pytest.approx(h["val_loss"].min(), rel=1e-4)
 
 
 def test_l2_gives_smaller_kernel_norm(tmp_path):
@@ -118,10 +125,16 @@ def test_noise_and_dropout_act_in_training_only(tmp_path, option):
 def test_batch_norm_adds_a_layer_before_each_activation(tmp_path):
     keep: dict[str, Any] = {}
     train(tmp_path, keep, model={"hidden": [8, 8], "batch_norm": True}, train={"epochs": 1})
-    kinds = [type(layer).__name__ for layer in keep["model"].layers]
+    model, data = keep["model"], keep["data"]
+    kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds.count("BatchNormalization") == 2
     i = kinds.index("BatchNormalization")
     assert kinds[i - 1] == "Dense" and kinds[i + 1] == "Activation"
+    assert all(not layer.use_bias for layer in model.layers[:-1] if hasattr(layer, "use_bias"))
+    bn = model.layers[i]
+    assert np.abs(np.asarray(bn.moving_variance) - 1).max() > 1e-3  # statistics were updated
+    x = data.x_val[:32]
+    assert np.abs(np.asarray(model(x, training=True)) - np.asarray(model(x))).max() > 1e-4
     plain: dict[str, Any] = {}
     train(tmp_path / "plain", plain, model={"hidden": [8, 8]}, train={"epochs": 1})
     assert "BatchNormalization" not in [type(x).__name__ for x in plain["model"].layers]
@@ -245,7 +258,9 @@ def test_huge_learning_rate_diverges(tmp_path):
 def test_failing_builder_is_recorded_not_raised(tmp_path):
     builder = tmp_path / "bad.py"
     builder.write_text("def build(input_shape):\n    return 42\n")
-    result = train(tmp_path, model={"kind": "custom", "builder": f"{builder}:build"})
+    result = train(
+        tmp_path, model={"kind": "custom", "builder": f"{builder}:build", "hidden": None}
+    )
     assert result["status"] == "failed"
     assert result["error"] == "TypeError: model.builder: build returned int, expected a keras.Model"
     assert store.read_json(result["_dir"] / "result.json")["status"] == "failed"
@@ -261,7 +276,7 @@ def test_custom_builder_gets_shapes_and_trains(tmp_path):
     )
     keep: dict[str, Any] = {}
     result = train(
-        tmp_path, keep, model={"kind": "custom", "builder": f"{builder}:build"},
+        tmp_path, keep, model={"kind": "custom", "builder": f"{builder}:build", "hidden": None},
         train={"epochs": 20, "learning_rate": 0.05},
     )  # fmt: skip
     assert result["status"] == "completed"
@@ -280,3 +295,40 @@ def test_multiclass_blobs_uses_softmax_and_sparse_loss(tmp_path):
     assert keep["model"].output_shape == (None, 3)
     assert keep["model"].loss == "sparse_categorical_crossentropy"
     assert result["final"]["val_accuracy"] > 0.8
+
+
+def test_custom_builder_gets_the_normalization_layer(tmp_path):
+    builder = tmp_path / "mine.py"
+    builder.write_text(
+        "import keras\n"
+        "def build(input_shape, num_outputs, output_activation):\n"
+        "    return keras.Sequential([keras.Input(input_shape), "
+        "keras.layers.Dense(num_outputs, activation=output_activation)])\n"
+    )
+    keep: dict[str, Any] = {}
+    train(
+        tmp_path, keep, data={"scale": "layer"},
+        model={"kind": "custom", "builder": f"{builder}:build", "hidden": None},
+        train={"epochs": 1},
+    )  # fmt: skip
+    norm = keep["model"].get_layer("normalization")
+    np.testing.assert_allclose(
+        np.asarray(norm.mean).ravel(), keep["data"].x_train.mean(axis=0), atol=1e-5
+    )
+
+
+def test_regression_logs_mae_and_early_stopping_can_watch_it(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(200, 2))
+    csv = tmp_path / "reg.csv"
+    y = x[:, 0] * 2 + rng.normal(scale=0.5, size=200)  # noise: val_mae levels off
+    pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "y": y}).to_csv(csv, index=False)
+    result = train(
+        tmp_path,
+        data={"name": "csv", "path": str(csv), "target": "y", "n_samples": None, "noise": None},
+        train={"epochs": 200, "learning_rate": 0.05,
+               "early_stopping": {"monitor": "val_mae", "patience": 2}},
+    )  # fmt: skip
+    assert result["metrics"] == ["mae"] and result["task"] == "regression"
+    assert result["monitor"] == "val_mae" and result["epochs_run"] < 200
+    assert not (result["_dir"] / "boundary.csv").exists()  # no classes to draw

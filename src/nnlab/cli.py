@@ -7,7 +7,6 @@ Heavy imports (Keras, matplotlib, the data loaders) happen inside the commands.
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from nnlab import __version__
-from nnlab.errors import ConfigError, NnlabError
+from nnlab.errors import ConfigError, DataError, NnlabError
 
 app = typer.Typer(
     name="nnlab",
@@ -72,16 +71,41 @@ def _main(
     """Run Keras experiments that compare how training choices change learning."""
 
 
-def _load(
-    config: Path, sets: list[str] | None, cli_overrides: dict[str, Any]
+def _prepare(
+    config: Path, sets: list[str] | None, cli_overrides: dict[str, Any], *, load_data: bool
 ) -> tuple[Any, dict[str, Any], list[Any]]:
+    """Everything ``run`` and ``validate`` check before anything trains: the schema and the
+    expanded runs, the backend and device, the Keras objects the config names, and (with
+    ``load_data``) each distinct dataset and whether the loss and metrics fit its task."""
+    from nnlab import backend, compile
     from nnlab.config import load_config
     from nnlab.sweep import expand
 
     overrides = list(sets or [])
     overrides += [f"{k}={v}" for k, v in cli_overrides.items() if v is not None]
     cfg, doc = load_config(config, overrides)
-    return cfg, doc, expand(cfg)
+    specs = expand(cfg)
+    backend.activate(cfg.backend, cfg.device)
+    checked: set[str] = set()
+    for spec in specs:
+        key = spec.config.data.model_dump_json() + spec.config.train.model_dump_json()
+        data = _load_checked(spec) if load_data and key not in checked else None
+        checked.add(key)
+        compile.preflight(spec.config, data)
+    return cfg, doc, specs
+
+
+def _load_checked(spec: Any) -> Any:
+    from nnlab.data import load_dataset
+
+    try:
+        return load_dataset(spec.config.data, spec.seed)
+    except NnlabError:
+        raise
+    except Exception as e:  # a loader bug or an unforeseen file: still a data problem
+        raise DataError(
+            f"data: loading {spec.config.data.name} failed: {type(e).__name__}: {e}"
+        ) from e
 
 
 def _check_writable(out_dir: Path) -> None:
@@ -122,18 +146,9 @@ def run(
     the untrained model), result.json, env.json and plots/.
     """
     try:
-        cfg, doc, specs = _load(
-            config, set_, {"backend": backend, "device": device, "repeats": repeats}
-        )
-        from nnlab import backend as backends
-        from nnlab import compile
-
-        backends.check_installed(cfg.backend)
+        overrides = {"backend": backend, "device": device, "repeats": repeats}
+        cfg, doc, specs = _prepare(config, set_, overrides, load_data=True)
         _check_writable(out_dir)
-        backends.activate(cfg.backend, cfg.device)
-        for spec in specs:
-            compile.preflight(spec.config)
-        _preflight_data(specs)
     except NnlabError as e:
         raise _fail(e, debug) from None
     from nnlab import display, execute, store
@@ -156,24 +171,6 @@ def run(
     if not quiet:
         _print_outcome(outcome, exp_dir)
     raise typer.Exit(EXIT_FAILED if outcome.failed else EXIT_OK)
-
-
-def _preflight_data(specs: list[Any]) -> None:
-    """Load each distinct dataset once, so a missing or broken file stops everything before any
-    run starts, and check that the loss and metrics fit its task."""
-    import json
-
-    from nnlab import compile
-    from nnlab.train import load_data
-
-    seen: set[str] = set()
-    for spec in specs:
-        key = json.dumps(spec.config.data.model_dump(mode="json"), sort_keys=True)
-        if key in seen:
-            continue
-        seen.add(key)
-        data = load_data(spec.config.data, spec.seed)
-        compile.preflight(spec.config, data)
 
 
 def _print_outcome(outcome: Any, exp_dir: Path) -> None:
@@ -201,14 +198,7 @@ def _print_outcome(outcome: Any, exp_dir: Path) -> None:
 def validate(config: ConfigArg, set_: SetOpt = None, debug: DebugOpt = False) -> None:
     """Check a config (and its --set overrides) without training; print how many runs it has."""
     try:
-        cfg, _, specs = _load(config, set_, {})
-        from nnlab import backend as backends
-        from nnlab import compile
-
-        backends.check_installed(cfg.backend)
-        backends.activate(cfg.backend, "cpu" if cfg.device != "gpu" else "gpu")
-        for spec in specs:
-            compile.preflight(spec.config)
+        cfg, _, specs = _prepare(config, set_, {}, load_data=False)
     except NnlabError as e:
         raise _fail(e, debug) from None
     n = len(specs)
@@ -254,8 +244,4 @@ def datasets() -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    try:
-        app()
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(EXIT_INTERRUPTED)
+    app()

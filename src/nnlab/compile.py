@@ -3,9 +3,11 @@ before anything trains (``preflight``)."""
 
 from __future__ import annotations
 
+import inspect
 from typing import TYPE_CHECKING, Any
 
 from nnlab import names
+from nnlab.config import DEFAULT_METRICS, logged_keys
 from nnlab.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -35,10 +37,11 @@ def loss_name(cfg: TrainConfig, data: Dataset) -> str:
 
 
 def metric_names(cfg: TrainConfig, data: Dataset) -> list[str]:
-    """The metrics to log. On regression data the default ``[accuracy]`` becomes ``[mae]``."""
-    if data.task == "regression" and "metrics" not in cfg.model_fields_set:
-        return ["mae"]
-    return list(cfg.metrics)
+    """The metrics to log: ``train.metrics``, or by default accuracy (classification) or
+    mae (regression)."""
+    if cfg.metrics is not None:
+        return list(cfg.metrics)
+    return list(DEFAULT_METRICS["regression" if data.task == "regression" else "classification"])
 
 
 def make_metrics(cfg: TrainConfig, data: Dataset) -> list[Any]:
@@ -79,17 +82,26 @@ def preflight(config: ExperimentConfig, data: Dataset | None = None) -> None:
     Checks the optimizer and initializer arguments, the custom builder file, and (given the
     data) that the loss and metrics fit the task. Imports Keras.
     """
+    import keras
+
+    from nnlab.models._layers import class_name, initializer
+
     problems: list[str] = []
-    try:
-        make_optimizer(config.train)
-    except (TypeError, ValueError) as e:
-        problems.append(f"train.optimizer: {_arg_problem(e)}")
+    opt = config.train.optimizer
+    if not isinstance(opt, str):
+        cls = getattr(keras.optimizers, names.OPTIMIZERS[opt.name])
+        problems += _unknown_args("train.optimizer", opt.name, cls, opt.model_extra)
     init = config.model.initializer
     if not isinstance(init, str):
-        from nnlab.models._layers import initializer
-
+        cls = getattr(keras.initializers, class_name(init.name))
+        problems += _unknown_args("model.initializer", init.name, cls, init.model_extra)
+    if not problems:
         try:
-            initializer(config.model)
+            make_optimizer(config.train)
+        except (TypeError, ValueError) as e:
+            problems.append(f"train.optimizer: {_arg_problem(e)}")
+        try:
+            initializer(config.model)((2, 2))  # values are checked only when it draws
         except (TypeError, ValueError) as e:
             problems.append(f"model.initializer: {_arg_problem(e)}")
     if config.model.kind == "custom":
@@ -105,39 +117,80 @@ def preflight(config: ExperimentConfig, data: Dataset | None = None) -> None:
         raise ConfigError(*problems)
 
 
+def _unknown_args(key: str, name: str, cls: type, given: dict[str, Any] | None) -> list[str]:
+    """Arguments that ``cls`` does not take, each with a suggestion and the valid ones."""
+    valid = [
+        p for p in inspect.signature(cls).parameters
+        if p not in ("self", "kwargs", "learning_rate", "name")
+    ]  # fmt: skip
+    return [
+        f"{key}.{arg}: {names.unknown_name(f'{name} argument', arg, valid)}"
+        for arg in (given or {})
+        if arg not in valid
+    ]
+
+
 def _arg_problem(e: Exception) -> str:
     return str(e).splitlines()[0] if str(e) else type(e).__name__
 
 
+_CATEGORICAL_LOSSES = ("categorical_crossentropy", "sparse_categorical_crossentropy",
+                      "categorical_hinge")  # fmt: skip
+_BINARY_ONLY = {"binary_accuracy", "auc", "precision", "recall"}
+
+
 def _task_problems(config: ExperimentConfig, data: Dataset) -> list[str]:
-    problems = []
+    """Loss, metrics and monitors that cannot work on this data's task."""
+    train, problems = config.train, []
+    metrics = metric_names(train, data)
+    loss = train.loss
     if data.task == "regression":
-        bad = [
-            m for m in metric_names(config.train, data) if m in names.CLASSIFICATION_ONLY_METRICS
-        ]
+        bad = [m for m in metrics if m in names.CLASSIFICATION_ONLY_METRICS]
         if bad:
             problems.append(
                 f"train.metrics: {', '.join(bad)} need a classification task, "
                 f"but {data.name} is regression; try mae, mse or rmse"
             )
-        if config.train.loss != "auto" and "entropy" in config.train.loss:
-            problems.append(f"train.loss: {config.train.loss} needs a classification task")
-    elif config.train.loss in ("mse", "mae", "mean_squared_error", "mean_absolute_error") and (
-        data.task == "multiclass"
-    ):
-        problems.append(
-            f"train.loss: {config.train.loss} on {data.n_classes} classes compares a class "
-            "index with probabilities; use categorical_crossentropy or auto"
-        )
-    if data.task != "multiclass" and config.train.loss in (
-        "categorical_crossentropy", "sparse_categorical_crossentropy", "categorical_hinge"
-    ):  # fmt: skip
-        problems.append(
-            f"train.loss: {config.train.loss} needs several classes, but {data.name} is "
-            f"{data.task}; use binary_crossentropy or auto"
-        )
-    if data.task == "binary" and "top5_accuracy" in config.train.metrics:
-        problems.append("train.metrics: top5_accuracy needs more than 5 classes")
+        if "entropy" in loss or "hinge" in loss:
+            problems.append(f"train.loss: {loss} needs a classification task")
+    if data.task == "multiclass":
+        bad = sorted(_BINARY_ONLY & set(metrics))
+        if bad:
+            problems.append(
+                f"train.metrics: {', '.join(bad)} work on two classes, but {data.name} has "
+                f"{data.n_classes}; use accuracy or top5_accuracy"
+            )
+        if loss.startswith("binary") or loss in (
+            "mse",
+            "mae",
+            "mean_squared_error",
+            "mean_absolute_error",
+            "hinge",
+            "squared_hinge",
+        ):
+            problems.append(
+                f"train.loss: {loss} does not fit {data.n_classes} classes "
+                "(a softmax output); use sparse_categorical_crossentropy or auto"
+            )  # fmt: skip
+        if "top5_accuracy" in metrics and data.n_classes <= 5:
+            problems.append(f"train.metrics: top5_accuracy needs more than 5 classes, "
+                            f"{data.name} has {data.n_classes}")  # fmt: skip
+    if data.task != "multiclass":
+        if loss in _CATEGORICAL_LOSSES:
+            problems.append(
+                f"train.loss: {loss} needs several classes, but {data.name} is "
+                f"{data.task}; use binary_crossentropy or auto"
+            )
+        if "top5_accuracy" in metrics:
+            problems.append("train.metrics: top5_accuracy needs more than 5 classes")
+    logged = logged_keys(metrics)
+    for key in ("early_stopping", "lr_schedule"):
+        monitor = getattr(getattr(train, key), "monitor", None)
+        if monitor is not None and monitor not in logged:
+            problems.append(
+                f"train.{key}.monitor: {monitor!r} is never logged on {data.task} data; "
+                f"valid: {', '.join(sorted(logged))}"
+            )
     return problems
 
 

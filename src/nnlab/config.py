@@ -12,7 +12,7 @@ import copy
 import difflib
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -32,9 +32,37 @@ GENERATED = ("circles", "moons", "blobs")
 IMAGE_DATASETS = ("mnist", "cifar10", "digits")
 MODEL_KINDS = ("mlp", "lenet5", "cnn", "custom")
 
+_LAYER_KEYS = {"kind", "activation", "initializer", "batch_norm", "dropout", "noise", "l1", "l2"}
+# the model keys each kind reads; setting another one is an error, not silently ignored
+MODEL_KEYS = {
+    "mlp": _LAYER_KEYS | {"hidden"},
+    "lenet5": _LAYER_KEYS,
+    "cnn": _LAYER_KEYS | {"hidden", "filters", "kernel_size"},
+    "custom": {"kind", "builder"},
+}
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, data: Any) -> Any:
+        """YAML's ``yes``/``true`` is not a number: pydantic would read it as 1."""
+        if isinstance(data, dict):
+            bad = [
+                f"{k}: must be a number, got {v!r}"
+                for k, v in data.items()
+                if isinstance(v, bool) and k in cls.model_fields and _numeric(cls, k)
+            ]
+            if bad:
+                raise ValueError("\n".join(bad))
+        return data
+
+
+def _numeric(model: type[BaseModel], key: str) -> bool:
+    text = str(model.model_fields[key].annotation)
+    return ("int" in text or "float" in text) and "bool" not in text
 
 
 class DataConfig(_Strict):
@@ -51,7 +79,7 @@ class DataConfig(_Strict):
     cluster_std: Annotated[float, Field(gt=0)] | None = None
     n_features: Annotated[int, Field(gt=0)] | None = None
     # seeds the generator and the validation split; null uses the run's seed
-    random_state: int | None = None
+    random_state: Annotated[int, Field(ge=0, lt=2**32)] | None = None
     # csv
     target: str | int | None = None
     task: Literal["auto", "binary", "multiclass", "regression"] = "auto"
@@ -143,11 +171,18 @@ class ModelConfig(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _builder_iff_custom(self) -> ModelConfig:
+    def _keys_fit_the_kind(self) -> ModelConfig:
         if self.kind == "custom" and self.builder is None:
             raise ValueError("builder: required for model.kind custom ('file.py:function')")
-        if self.kind != "custom" and self.builder is not None:
-            raise ValueError(f"builder: only applies to model.kind custom, not {self.kind}")
+        ignored = sorted(self.model_fields_set - MODEL_KEYS[self.kind])
+        if ignored:
+            raise ValueError(
+                "\n".join(
+                    f"{key}: does not apply to model.kind {self.kind} "
+                    f"(it uses {', '.join(sorted(MODEL_KEYS[self.kind] - {'kind'}))})"
+                    for key in ignored
+                )
+            )
         return self
 
 
@@ -215,13 +250,25 @@ Schedule = Annotated[
 ]
 
 
+DEFAULT_METRICS = {"classification": ["accuracy"], "regression": ["mae"]}
+
+
+def logged_keys(metrics: list[str] | dict[str, list[str]]) -> list[str]:
+    """The history columns a run logs: loss and metrics, each also with ``val_``. Given the
+    task defaults (a dict), every key any task could log."""
+    names_ = metrics if isinstance(metrics, list) else [m for ms in metrics.values() for m in ms]
+    base = ["loss", *names_]
+    return base + [f"val_{m}" for m in base]
+
+
 class TrainConfig(_Strict):
     epochs: Annotated[int, Field(gt=0)] = 100
     batch_size: Annotated[int, Field(gt=0)] | Literal["full"] = 32
     optimizer: str | OptimizerSpec = "adam"
     learning_rate: Annotated[float, Field(gt=0)] = 0.001
     loss: str = "auto"
-    metrics: list[str] = Field(default_factory=lambda: ["accuracy"])
+    # null: accuracy for classification, mae for regression (resolved once the data is known)
+    metrics: list[str] | None = None
     early_stopping: EarlyStoppingConfig | None = None
     lr_schedule: Schedule | None = None
     capture: list[Literal["weights", "gradients", "batches"]] = Field(default_factory=list)
@@ -238,9 +285,21 @@ class TrainConfig(_Strict):
     def _loss(cls, v: str) -> str:
         return _check_name("loss", v, names.LOSSES)
 
+    @field_validator("capture")
+    @classmethod
+    def _capture(cls, v: list[str]) -> list[str]:
+        if v:
+            raise ValueError(
+                "not supported by this version of nnlab yet (weights, gradients and batches "
+                "capture come with the training-dynamics instruments); remove it"
+            )
+        return v
+
     @field_validator("metrics")
     @classmethod
-    def _metrics(cls, v: list[str]) -> list[str]:
+    def _metrics(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
         for m in v:
             _check_name("metric", m, names.METRICS)
         if len(set(v)) != len(v):
@@ -249,8 +308,7 @@ class TrainConfig(_Strict):
 
     @model_validator(mode="after")
     def _monitors_are_logged(self) -> TrainConfig:
-        logged = {"loss", *self.metrics}
-        logged |= {f"val_{m}" for m in logged}
+        logged = set(logged_keys(self.metrics if self.metrics is not None else DEFAULT_METRICS))
         for key, block in (
             ("early_stopping", self.early_stopping),
             ("lr_schedule", self.lr_schedule),
@@ -267,8 +325,8 @@ class TrainConfig(_Strict):
 class ExperimentConfig(_Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
     description: str = ""
-    seed: int = 0
-    repeats: Annotated[int, Field(gt=0)] = 1
+    seed: Annotated[int, Field(ge=0, lt=2**32 - 10_000)] = 0
+    repeats: Annotated[int, Field(gt=0, le=10_000)] = 1
     backend: Literal["tensorflow", "jax", "torch"] = "tensorflow"
     device: Literal["auto", "cpu", "gpu"] = "auto"
     data: DataConfig
@@ -354,7 +412,7 @@ def validate(doc: dict[str, Any]) -> ExperimentConfig:
     try:
         return ExperimentConfig.model_validate(doc)
     except ValidationError as e:
-        raise ConfigError(*format_errors(e, doc)) from None
+        raise ConfigError(*format_errors(e)) from None
 
 
 def load_config(
@@ -406,7 +464,7 @@ def _resolve(path: str, base: Path) -> str:
 _MISMATCH = re.compile(r"^must be (.*), got (.*)$", flags=re.S)
 
 
-def format_errors(error: ValidationError, doc: Any = None) -> list[str]:
+def format_errors(error: ValidationError) -> list[str]:
     """Turn pydantic errors into ``dotted.key: message`` lines, one per problem.
 
     A model validator reports problems of its sub-keys as ``"sub.key: message"`` lines joined
@@ -416,10 +474,14 @@ def format_errors(error: ValidationError, doc: Any = None) -> list[str]:
     """
     found: dict[str, list[tuple[bool, str]]] = {}
     for err in error.errors():
-        loc = _clean_loc(err["loc"])
+        loc, section = _walk(err["loc"], extra=err["type"] == "extra_forbidden")
         key = ".".join(str(part) for part in loc)
         mismatch = err["type"].endswith(("_type", "_parsing", "literal_error", "from_float"))
-        for message in _message(err, loc, doc).split("\n"):
+        if err["type"] == "extra_forbidden":
+            text = _unknown_key(str(loc[-1]), section)
+        else:
+            text = _message(err)
+        for message in text.split("\n"):
             sub = re.match(r"^([a-z_][\w.]*): (.*)$", message, flags=re.S)
             full = (f"{key}.{sub[1]}" if key else sub[1]) if sub else key
             found.setdefault(full, []).append((mismatch, sub[2] if sub else message))
@@ -444,27 +506,52 @@ def format_errors(error: ValidationError, doc: Any = None) -> list[str]:
     return lines
 
 
-def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Drop pydantic's union branch names (``str``, ``InitializerSpec``, ``plateau``...)."""
-    out = []
-    for part in loc:
-        if isinstance(part, str) and (
-            part[:1].isupper()
-            or part in ("str", "int", "float", "bool", "literal['test']", "literal['full']")
-            or part.startswith(("function-", "constrained-", "literal["))
-            or part in names.SCHEDULES
-        ):
+def _walk(loc: tuple[Any, ...], extra: bool) -> tuple[tuple[Any, ...], type[BaseModel]]:
+    """Map a pydantic error location onto the config's dotted keys.
+
+    Pydantic adds the name of the union branch it tried (``str``, ``InitializerSpec``,
+    ``plateau``, ``literal['full']``...) to the location. Walking the schema tells a real key
+    from a branch name, whatever the user typed. Returns the keys and the section (model)
+    that holds the last one, for the suggestions of an unknown key.
+    """
+    models: list[type[BaseModel]] = [ExperimentConfig]
+    section: type[BaseModel] = ExperimentConfig
+    out: list[Any] = []
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            out.append(part)
             continue
-        out.append(part)
-    return tuple(out)
+        holder = next((m for m in models if part in m.model_fields), None)
+        if holder is not None:
+            out.append(part)
+            section = holder
+            models = _models_of(holder.model_fields[part].annotation)
+        elif extra and i == len(loc) - 1:
+            out.append(part)
+            section = models[0] if models else section
+        else:
+            branch = [m for m in models if part in (m.__name__, _tag(m))]
+            models = branch or models  # a plain branch ('str', 'literal[...]') changes nothing
+    return tuple(out), section
 
 
-def _message(err: Any, loc: tuple[Any, ...], doc: Any) -> str:
+def _models_of(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_of(arg)]
+
+
+def _tag(model: type[BaseModel]) -> str | None:
+    """The ``kind`` a member of a tagged union answers to (``plateau`` for PlateauSchedule)."""
+    field = model.model_fields.get("kind")
+    tags = get_args(field.annotation) if field is not None else ()
+    return tags[0] if len(tags) == 1 else None
+
+
+def _message(err: Any) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     got = err.get("input")
-    if kind == "extra_forbidden":
-        return _unknown_key(loc, doc)
     if kind == "missing":
         return "required"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
@@ -498,27 +585,8 @@ def _message(err: Any, loc: tuple[Any, ...], doc: Any) -> str:
     return f"{err['msg']}, got {got!r}"
 
 
-def _unknown_key(loc: tuple[Any, ...], doc: Any) -> str:
-    section = ExperimentConfig
-    known: list[str] = list(ExperimentConfig.model_fields)
-    for part in loc[:-1]:
-        field = getattr(section, "model_fields", {}).get(part)
-        ann = getattr(field, "annotation", None)
-        sub = _model_in(ann)
-        if sub is None:
-            break
-        section = sub
-        known = list(sub.model_fields)
-    close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.7)
+def _unknown_key(key: str, section: type[BaseModel]) -> str:
+    known = list(section.model_fields)
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.7)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown key{hint}; valid: {', '.join(known)}"
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None

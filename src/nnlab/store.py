@@ -124,6 +124,16 @@ def read_json(path: str | Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def begin_run(run_dir: Path, run_config: dict[str, Any], result: dict[str, Any]) -> None:
+    """Before a run trains: its folder, its resolved ``config.yaml``, a ``running`` result
+    (so a crash leaves a record that resume re-runs), and no files of an earlier attempt."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_yaml(run_dir / CONFIG_FILE, run_config)
+    write_json(run_dir / RESULT_FILE, result)
+    for stale in (HISTORY_FILE, BOUNDARY_FILE):
+        (run_dir / stale).unlink(missing_ok=True)
+
+
 def experiment_dir(out: str | Path, name: str) -> Path:
     return Path(out) / name
 

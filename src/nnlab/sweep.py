@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from nnlab.config import ExperimentConfig, validate
@@ -26,14 +27,23 @@ class RunSpec:
     values: dict[str, Any] = field(default_factory=dict)  # swept path -> value (or label)
 
 
-# keys that label a run but do not change what it computes
-_UNHASHED = ("name", "description")
+# keys that label a run or say where it runs, not what it computes
+_UNHASHED = ("name", "description", "device")
 
 
 def config_hash(run_config: dict[str, Any]) -> str:
-    """Six hex digits of the SHA-256 of the resolved run config (keys sorted), leaving out
-    the experiment's name and description so that renaming does not orphan finished runs."""
+    """Six hex digits of the SHA-256 of the resolved run config (keys sorted).
+
+    Leaves out the experiment's name, description and device, so renaming does not orphan
+    finished runs; adds the custom builder file's contents, so editing it gives new runs.
+    """
     kept = {k: v for k, v in run_config.items() if k not in _UNHASHED}
+    builder = (run_config.get("model") or {}).get("builder")
+    if builder:
+        file = Path(builder.rpartition(":")[0])
+        kept["builder_sha256"] = (
+            hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else None
+        )
     text = json.dumps(kept, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:6]
 

@@ -6,7 +6,6 @@ Called by ``execute`` after ``backend.activate``; imports Keras at module level.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 import traceback
@@ -28,21 +27,6 @@ BOUNDARY_GRID = 100  # decision-boundary lattice points per axis
 
 Reporter = Callable[[int, dict[str, Any]], None]
 
-_loaded: dict[str, Dataset] = {}
-_LOADED_MAX = 2  # datasets kept in memory between runs (a sweep mostly reuses one)
-
-
-def load_data(cfg: Any, seed: int) -> Dataset:
-    """``load_dataset`` with a small in-process cache: the runs of a sweep that share a data
-    config and seed share the arrays (fit never modifies them)."""
-    used_seed = seed if cfg.random_state is None else cfg.random_state
-    key = json.dumps([cfg.model_dump(mode="json"), used_seed], sort_keys=True)
-    if key not in _loaded:
-        while len(_loaded) >= _LOADED_MAX:
-            _loaded.pop(next(iter(_loaded)))
-        _loaded[key] = load_dataset(cfg, seed)
-    return _loaded[key]
-
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -57,25 +41,26 @@ def run(
     """Train ``spec`` into ``run_dir`` and return its result (also written to result.json).
 
     Never raises for a failing run: the exception is recorded with status ``failed``.
-    KeyboardInterrupt records ``interrupted`` and is re-raised. ``on_trained`` sees the
-    fitted model and its data before the session is cleared (tests inspect weights with it).
+    KeyboardInterrupt records ``interrupted`` and is re-raised; an OSError is raised only when
+    the run directory itself cannot be written. ``on_trained`` sees the fitted model and its
+    data before the session is cleared (tests inspect weights with it).
     """
     config = spec.config
     t_start = time.perf_counter()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    store.write_yaml(run_dir / store.CONFIG_FILE, config.run_dict())
     result: dict[str, Any] = {"run_id": spec.run_id, "status": store.RUNNING, "started": _now()}
-    store.write_json(run_dir / store.RESULT_FILE, result)
-    for stale in (store.HISTORY_FILE, store.BOUNDARY_FILE):
-        (run_dir / stale).unlink(missing_ok=True)
+    store.begin_run(run_dir, config.run_dict(), result)
     writer = callbacks.HistoryWriter(run_dir / store.HISTORY_FILE)
     try:
         backend.set_seed(spec.seed, config.backend)
         store.write_json(run_dir / store.ENV_FILE, envinfo.collect(config))
-        data = load_data(config.data, spec.seed)
-        result.update(_fit(spec, data, run_dir, writer, report))
-        model = result.pop("_model")
-        if data.raw_train is not None and result["status"] == store.COMPLETED:
+        data = load_dataset(config.data, spec.seed)
+        model, info = _fit(spec, data, writer, report)
+        result.update(info)
+        if (
+            data.raw_train is not None
+            and data.task != "regression"
+            and (result["status"] == store.COMPLETED)
+        ):
             write_boundary(model, data, run_dir / store.BOUNDARY_FILE)
         if on_trained is not None:
             on_trained(model, data)
@@ -86,7 +71,6 @@ def run(
         result.update(status=store.FAILED, error=_describe(e), traceback=traceback.format_exc())
     finally:
         writer.close()
-        result.pop("_model", None)
         result.update(_summarise(writer.rows, config))
         result["wall_s"] = round(time.perf_counter() - t_start, 3)
         result["finished"] = _now()
@@ -103,9 +87,10 @@ def _describe(e: Exception) -> str:
 
 
 def _fit(
-    spec: RunSpec, data: Dataset, run_dir: Path, writer: callbacks.HistoryWriter,
-    report: Reporter | None,
-) -> dict[str, Any]:  # fmt: skip
+    spec: RunSpec, data: Dataset, writer: callbacks.HistoryWriter, report: Reporter | None
+) -> tuple[keras.Model, dict[str, Any]]:
+    """Compile, evaluate the untrained model (epoch 0), fit; returns the model and what the
+    result records about the fit (status, timings, sizes, test metrics)."""
     config, train = spec.config, spec.config.train
     model = build_model(config, data)
     model.compile(
@@ -124,11 +109,12 @@ def _fit(
     writer.write_row(0, logs, callbacks.current_lr(model), time.perf_counter() - t0)
 
     guard = callbacks.DivergenceStop()
+    stopper = callbacks.early_stopping(train)
     cbs: list[keras.callbacks.Callback] = [
         *callbacks.lr_schedule(train),  # first: it sets the rate the writer records
         writer,
         guard,
-        *callbacks.early_stopping(train),
+        *stopper,
     ]
     if report is not None:
         cbs.append(callbacks.EpochReporter(report))
@@ -144,7 +130,7 @@ def _fit(
         shuffle=True,
         verbose=0,
     )
-    out: dict[str, Any] = {"fit_s": round(time.perf_counter() - t_fit, 3), "_model": model}
+    out: dict[str, Any] = {"fit_s": round(time.perf_counter() - t_fit, 3)}
     out["steps_per_epoch"] = math.ceil(len(data.x_train) / batch)
     out["n_train"], out["n_val"] = len(data.x_train), len(data.x_val)
     out["baseline_accuracy"] = data.majority_baseline()
@@ -154,12 +140,16 @@ def _fit(
         out["status"] = store.DIVERGED
         out["diverged_epoch"] = guard.diverged_epoch
         out["error"] = f"loss became non-finite in epoch {guard.diverged_epoch}"
-        return out
+        return model, out
     out["status"] = store.COMPLETED
+    # the model from here on (test metrics, decision boundary) has the weights of this epoch
+    out["weights_epoch"] = len(writer.rows) - 1
+    if stopper and stopper[0].restore_best_weights and stopper[0].best_weights is not None:
+        out["weights_epoch"] = stopper[0].best_epoch + 1
     if data.x_test is not None and data.y_test is not None:
         y_test = compile.prepare_labels(data.y_test, train, data)
         out["test"] = _evaluate(model, data.x_test, y_test, eval_batch)
-    return out
+    return model, out
 
 
 def _evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, batch: int) -> dict[str, float]:

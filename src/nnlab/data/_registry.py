@@ -6,6 +6,8 @@ Neither imports a deep-learning backend unless a Keras download is needed.
 
 from __future__ import annotations
 
+import json
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,17 +43,44 @@ REGISTRY: dict[str, Entry] = {
 assert set(REGISTRY) == set(DATASETS), "every dataset the config accepts needs a loader"
 
 
+_memo: OrderedDict[str, Dataset] = OrderedDict()
+MEMO_SIZE = 2  # datasets kept in memory: the runs of a sweep mostly share one
+
+
+def _memo_key(cfg: DataConfig, seed: int) -> str:
+    """The config, the seed, and which file the data comes from (a rewritten or moved
+    file, or another cache folder, is loaded again)."""
+    entry = REGISTRY[cfg.name]
+    file = Path(cfg.path) if cfg.path else entry.cache_path() if entry.cache_path else None
+    stamp = None
+    if file is not None:
+        try:
+            st = file.stat()
+            stamp = [str(file.resolve()), st.st_mtime_ns, st.st_size]
+        except OSError:
+            stamp = [str(file), "missing"]
+    return json.dumps([cfg.model_dump(mode="json"), seed, stamp], sort_keys=True)
+
+
 def load_dataset(cfg: DataConfig, seed: int) -> Dataset:
-    """Called by a run before it builds the model: load, split, subset and scale ``cfg``.
+    """Called by the preflight and by each run: load, split, subset and scale ``cfg``.
 
     ``seed`` is the run's seed; ``cfg.random_state`` overrides it when set. It seeds the
-    generators and the validation split. Raises ``DataError`` for anything that cannot be
-    found, downloaded or read.
+    generators and the validation split. The last few results are kept in memory, so runs
+    that share a data config and seed share the arrays (``fit`` never modifies them).
+    Raises ``DataError`` for anything that cannot be found, downloaded or read.
     """
     if cfg.random_state is not None:
         seed = cfg.random_state
-    raw = REGISTRY[cfg.name].load(cfg, seed)
-    return prepare(raw, cfg, seed)
+    key = _memo_key(cfg, seed)
+    if key in _memo:
+        _memo.move_to_end(key)
+        return _memo[key]
+    data = prepare(REGISTRY[cfg.name].load(cfg, seed), cfg, seed)
+    _memo[key] = data
+    while len(_memo) > MEMO_SIZE:
+        _memo.popitem(last=False)
+    return data
 
 
 def dataset_table() -> list[dict[str, str]]:

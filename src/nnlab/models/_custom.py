@@ -82,4 +82,8 @@ def build_custom(config: ExperimentConfig, data: Dataset) -> keras.Model:
         raise TypeError(
             f"model.builder: {fn.__name__} returned {type(model).__name__}, expected a keras.Model"
         )
+    if config.data.scale == "layer":
+        # the adapted Normalization goes in front of the user's model, as for built-in ones
+        x_in, x = _layers.inputs(config, data)
+        model = keras.Model(x_in, model(x), name=model.name)
     return model
