@@ -424,3 +424,412 @@ print("ok")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+# ---------------------------------------------------------------------------- comparison data
+
+AXIS_BS, AXIS_LR = "train.batch_size", "train.learning_rate"
+
+
+def summary(rows: list[dict[str, object]]) -> pd.DataFrame:
+    """A summary frame as read from summary.csv: axis values as text, metrics as numbers."""
+    return pd.DataFrame(rows)
+
+
+def curve(values: list[float], start: int = 0) -> pd.DataFrame:
+    """A history whose loss and val_loss are ``values`` (val_loss doubled), from ``start``."""
+    v = np.array(values, dtype=float)
+    return pd.DataFrame({"epoch": np.arange(start, start + len(v)), "loss": v, "val_loss": 2 * v})
+
+
+@pytest.mark.parametrize(
+    ("columns", "axes"),
+    [
+        pytest.param(
+            ["run_id", AXIS_BS, AXIS_LR, "seed", "status", "final_loss", "best_loss"],
+            [AXIS_BS, AXIS_LR],
+            id="two_dotted",
+        ),
+        pytest.param(
+            ["run_id", "variant", "seed", "status", "best_val_accuracy", "diagnosis"],
+            ["variant"],
+            id="variant",
+        ),
+        pytest.param(
+            ["run_id", "model.activation", "variant", "seed", "best_epoch", "wall_s"],
+            ["model.activation", "variant"],
+            id="dotted_and_variant",
+        ),
+        pytest.param(["run_id", "seed", "status", "final_loss", "wall_s"], [], id="no_sweep"),
+    ],
+)
+def test_sweep_axes(columns: list[str], axes: list[str]) -> None:
+    assert plots.sweep_axes(pd.DataFrame(columns=columns)) == axes
+
+
+@pytest.mark.parametrize(
+    ("rows", "labels"),
+    [
+        pytest.param(
+            [{AXIS_BS: "100"}, {AXIS_BS: "10"}, {AXIS_BS: "100"}],
+            ["batch_size=100", "batch_size=10"],
+            id="one_axis_first_appearance",
+        ),
+        pytest.param(
+            [{AXIS_BS: "32", AXIS_LR: "0.1"}, {AXIS_BS: "32", AXIS_LR: "1e-05"}],
+            ["batch_size=32, learning_rate=0.1", "batch_size=32, learning_rate=1e-05"],
+            id="two_axes_as_written",
+        ),
+        pytest.param(
+            [{"variant": "batch-norm"}, {"variant": "plain"}],
+            ["batch-norm", "plain"],
+            id="variant_alone",
+        ),
+        pytest.param(
+            [{"variant": "bn", "model.activation": "relu"}],
+            ["bn, activation=relu"],
+            id="variant_and_axis",
+        ),
+        pytest.param(
+            [{"model.init": "he", "train.init": "x"}],
+            ["model.init=he, train.init=x"],
+            id="same_last_part_keeps_path",
+        ),
+        pytest.param([{}, {}], ["all runs"], id="no_axes"),
+    ],
+)
+def test_group_labels(rows: list[dict[str, str]], labels: list[str]) -> None:
+    rows = [{"run_id": f"r{i}", **r, "seed": i, "status": "completed"} for i, r in enumerate(rows)]
+    histories = {f"r{i}": curve([1.0, 0.5]) for i in range(len(rows))}
+    groups = plots.group_curves(summary(rows), histories, "loss")
+    assert [g.label for g in groups] == labels
+    assert [g.color for g in groups] == list(range(len(labels)))
+
+
+def test_group_means_and_stds_over_repeats_of_different_lengths() -> None:
+    # a: three seeds, one stopped early after epoch 1, one diverged at epoch 2;
+    # b: a single run; c: only a failed run (no group, but it keeps its colour slot)
+    rows = [
+        {"run_id": "a0", AXIS_BS: "8", "seed": 0, "status": "completed"},
+        {"run_id": "b0", AXIS_BS: "64", "seed": 0, "status": "completed"},
+        {"run_id": "a1", AXIS_BS: "8", "seed": 1, "status": "completed"},
+        {"run_id": "c0", AXIS_BS: "full", "seed": 0, "status": "failed"},
+        {"run_id": "a2", AXIS_BS: "8", "seed": 2, "status": "diverged"},
+        {"run_id": "d0", AXIS_BS: "128", "seed": 0, "status": "completed"},
+    ]
+    histories = {
+        "a0": curve([1.0, 0.6, 0.4, 0.2]),
+        "a1": curve([3.0, 1.0]),
+        "a2": curve([2.0, 0.8, np.nan, np.inf]),
+        "b0": curve([0.9, 0.7, 0.5]),
+        "c0": curve([5.0, 5.0]),  # failed: left out even with a history
+        # d0 wrote no history
+    }
+    groups = plots.group_curves(summary(rows), histories, "loss")
+    assert [(g.label, g.color, g.run_ids, g.n_runs) for g in groups] == [
+        ("batch_size=8", 0, ["a0", "a1", "a2"], 3),
+        ("batch_size=64", 1, ["b0"], 1),
+    ]
+    a, b = groups
+    np.testing.assert_array_equal(a.train.epochs, [0, 1, 2, 3])
+    np.testing.assert_array_equal(a.train.n, [3, 3, 1, 1])
+    np.testing.assert_allclose(a.train.mean, [2.0, 0.8, 0.4, 0.2])
+    # sample std (ddof=1): epoch 0 of 1, 3, 2 -> 1.0; epoch 1 of 0.6, 1.0, 0.8 -> 0.2
+    np.testing.assert_allclose(a.train.std, [1.0, 0.2, 0.0, 0.0])
+    np.testing.assert_allclose(a.validation.mean, [4.0, 1.6, 0.8, 0.4])
+    np.testing.assert_allclose(a.validation.std, [2.0, 0.4, 0.0, 0.0])
+    np.testing.assert_allclose(b.train.mean, [0.9, 0.7, 0.5])
+    np.testing.assert_array_equal(b.train.std, [0.0, 0.0, 0.0])
+
+
+def test_group_curve_of_a_metric_without_validation_and_a_late_start() -> None:
+    rows = [{"run_id": f"r{i}", "seed": i, "status": "completed"} for i in range(2)]
+    h0 = curve([0.5, 0.7, 0.9]).rename(columns={"loss": "accuracy"}).drop(columns="val_loss")
+    h1 = curve([0.7, 1.1], start=1).rename(columns={"loss": "accuracy"}).drop(columns="val_loss")
+    (group,) = plots.group_curves(summary(rows), {"r0": h0, "r1": h1}, "accuracy")
+    assert group.validation is None
+    np.testing.assert_array_equal(group.train.epochs, [0, 1, 2])
+    np.testing.assert_allclose(group.train.mean, [0.5, 0.7, 1.0])
+    np.testing.assert_allclose(group.train.std, [0.0, 0.0, np.sqrt(0.02)])
+    assert plots.group_curves(summary(rows), {"r0": h0, "r1": h1}, "auc") == []
+
+
+@pytest.mark.parametrize(
+    ("columns", "metrics"),
+    [
+        pytest.param(
+            [["epoch", "accuracy", "loss", "val_accuracy", "val_loss", "learning_rate"]],
+            ["loss", "accuracy"],
+            id="loss_first",
+        ),
+        pytest.param(
+            [["epoch", "loss", "epoch_seconds"], ["epoch", "loss", "val_loss", "val_auc"]],
+            ["loss", "auc"],
+            id="union_of_runs",
+        ),
+    ],
+)
+def test_curve_metrics(columns: list[list[str]], metrics: list[str]) -> None:
+    assert plots.curve_metrics([pd.DataFrame(columns=c) for c in columns]) == metrics
+
+
+LR_ROWS = [
+    {"run_id": "a", AXIS_LR: "0.1", "status": "completed", "best_val_accuracy": 0.6},
+    {"run_id": "b", AXIS_LR: "1e-05", "status": "completed", "best_val_accuracy": 0.5},
+    {"run_id": "c", AXIS_LR: "0.1", "status": "diverged", "best_val_accuracy": 0.8},
+    {"run_id": "d", AXIS_LR: "0.001", "status": "completed", "best_val_accuracy": np.nan},
+    {"run_id": "e", AXIS_LR: "0.001", "status": "failed", "best_val_accuracy": 0.99},
+    {"run_id": "f", AXIS_LR: "10", "status": "failed", "best_val_accuracy": np.nan},
+]
+
+
+def test_metric_vs_value_numeric_log_axis() -> None:
+    s = plots.metric_vs_value(summary(LR_ROWS), AXIS_LR, "best_val_accuracy")
+    assert (s.numeric, s.log_x) == (True, True)
+    assert s.labels == ["0.1", "1e-05", "0.001", "10"]
+    np.testing.assert_allclose(s.x, [0.1, 1e-5, 1e-3, 10.0])
+    # failed runs and empty cells are not counted; a value with no counted run stays, empty
+    assert s.run_ids == ["a", "b", "c"]
+    np.testing.assert_allclose(s.run_x, [0.1, 1e-5, 0.1])
+    np.testing.assert_allclose(s.run_y, [0.6, 0.5, 0.8])
+    np.testing.assert_array_equal(s.n, [2, 1, 0, 0])
+    np.testing.assert_allclose(s.mean, [0.7, 0.5, np.nan, np.nan])
+    np.testing.assert_allclose(s.std, [np.sqrt(0.02), 0.0, np.nan, np.nan])
+
+
+@pytest.mark.parametrize(
+    ("values", "numeric", "log_x", "x"),
+    [
+        pytest.param(["16", "32", "512"], True, False, [16, 32, 512], id="ratio_32_linear"),
+        pytest.param(["1", "100"], True, True, [1, 100], id="ratio_100_log"),
+        pytest.param(["0", "0.5", "0.9"], True, False, [0, 0.5, 0.9], id="zero_not_log"),
+        pytest.param(["-1", "1e3"], True, False, [-1, 1000], id="negative_not_log"),
+        pytest.param(["relu", "tanh", "relu"], False, False, [0, 1], id="words"),
+        pytest.param(["32", "full", "1"], False, False, [0, 1, 2], id="number_and_word"),
+        pytest.param(["true", "false"], False, False, [0, 1], id="booleans"),
+    ],
+)
+def test_metric_vs_value_axis_kind(
+    values: list[str], numeric: bool, log_x: bool, x: list[float]
+) -> None:
+    rows = [
+        {"run_id": f"r{i}", "model.x": v, "status": "completed", "best_loss": float(i)}
+        for i, v in enumerate(values)
+    ]
+    s = plots.metric_vs_value(summary(rows), "model.x", "best_loss")
+    assert (s.numeric, s.log_x) == (numeric, log_x)
+    np.testing.assert_allclose(s.x, x)
+    assert s.labels == list(dict.fromkeys(values))
+
+
+def test_metric_vs_value_unknown_axis() -> None:
+    with pytest.raises(NnlabError) as info:
+        plots.metric_vs_value(summary(LR_ROWS), AXIS_BS, "best_val_accuracy")
+    assert (
+        str(info.value)
+        == "summary: no swept column 'train.batch_size'; swept: ['train.learning_rate']"
+    )
+
+
+def test_heatmap_cells_are_means_over_repeats() -> None:
+    rows = [
+        (AXIS_BS, "full", "0.1", 0.70, "completed"),
+        (AXIS_BS, "full", "0.1", 0.80, "completed"),
+        (AXIS_BS, "full", "0.01", 0.60, "completed"),
+        (AXIS_BS, "32", "0.1", 0.90, "diverged"),
+        (AXIS_BS, "32", "0.01", 0.10, "failed"),
+        (AXIS_BS, "32", "0.1", np.nan, "interrupted"),
+    ]
+    df = summary(
+        [
+            {"run_id": f"r{i}", AXIS_BS: bs, AXIS_LR: lr, "status": st, "best_val_accuracy": y}
+            for i, (_, bs, lr, y, st) in enumerate(rows)
+        ]
+    )
+    heat = plots.heatmap_data(df, "best_val_accuracy")
+    assert (heat.row_axis, heat.col_axis) == (AXIS_BS, AXIS_LR)
+    assert (heat.row_labels, heat.col_labels) == (["full", "32"], ["0.1", "0.01"])
+    np.testing.assert_allclose(heat.values, [[0.75, 0.60], [0.90, np.nan]])
+    np.testing.assert_array_equal(heat.n, [[2, 1], [1, 0]])
+
+
+@pytest.mark.parametrize(
+    "axes",
+    [
+        pytest.param([AXIS_BS], id="one_axis"),
+        pytest.param([AXIS_BS, AXIS_LR, "model.activation"], id="three_axes"),
+        pytest.param([], id="no_axes"),
+    ],
+)
+def test_heatmap_only_for_two_axes(axes: list[str]) -> None:
+    df = summary([{"run_id": "r", **dict.fromkeys(axes, "1"), "best_loss": 0.5}])
+    assert plots.heatmap_data(df, "best_loss") is None
+
+
+@pytest.mark.parametrize(
+    ("columns", "target"),
+    [
+        pytest.param(
+            ["best_loss", "best_val_loss", "best_val_auc", "best_val_accuracy"],
+            "best_val_accuracy",
+            id="val_accuracy_first",
+        ),
+        pytest.param(
+            ["best_loss", "best_val_loss", "best_val_mae", "best_val_auc", "best_val_precision"],
+            "best_val_auc",
+            id="first_maximized_val",
+        ),
+        pytest.param(
+            ["best_loss", "best_val_mae", "best_val_loss"], "best_val_loss", id="val_loss"
+        ),
+        pytest.param(["best_accuracy", "best_loss", "final_loss"], "best_loss", id="no_validation"),
+        pytest.param(["run_id", "final_loss"], None, id="none"),
+    ],
+)
+def test_target_column(columns: list[str], target: str | None) -> None:
+    assert plots.target_column(pd.DataFrame(columns=["run_id", *columns])) == target
+
+
+def test_read_summary_keeps_swept_values_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "summary.csv"
+    path.write_text(
+        "run_id,train.learning_rate,variant,seed,status,final_loss,best_epoch,diagnosis\n"
+        "a,1e-05,batch-norm,0,completed,0.25,3,ok\n"
+        "b,0.0010,plain,1,failed,,,out of memory\n"
+    )
+    df = plots.read_summary(path)
+    assert df["train.learning_rate"].tolist() == ["1e-05", "0.0010"]
+    assert df["variant"].tolist() == ["batch-norm", "plain"]
+    assert df["diagnosis"].tolist() == ["ok", "out of memory"]
+    assert df["seed"].tolist() == [0.0, 1.0]
+    np.testing.assert_allclose(df["final_loss"], [0.25, np.nan])
+
+
+# ---------------------------------------------------------------------------- comparison drawing
+
+METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
+def fake_history(bs: float, lr: float, seed: int, epochs: int = 12) -> pd.DataFrame:
+    """Plausible curves: larger learning rates learn faster, small batches overfit more."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(epochs)
+    speed = 0.15 + 3.0 * lr
+    loss = 0.7 * np.exp(-speed * t) + 0.15 + rng.normal(0, 0.01, epochs)
+    overfit = 0.004 * (64 / bs) * np.maximum(t - 4, 0) ** 1.5
+    val_loss = loss + 0.05 + overfit + rng.normal(0, 0.015, epochs)
+    return pd.DataFrame(
+        {
+            "epoch": t,
+            "loss": loss,
+            "accuracy": 1.0 - 0.6 * loss,
+            "val_loss": val_loss,
+            "val_accuracy": 1.0 - 0.6 * val_loss,
+            "learning_rate": lr,
+            "epoch_seconds": 0.1,
+        }
+    )
+
+
+def write_experiment(
+    root: Path, points: list[dict[str, str]], repeats: int, summary_file: bool = True
+) -> tuple[Path, list[str]]:
+    """Run folders (history.csv + result.json) and a summary.csv, as the sweep writes them."""
+    exp = root / "pima-batch-size"
+    exp.mkdir(parents=True)
+    (exp / "experiment.yaml").write_text("name: pima-batch-size\n")
+    rows = []
+    for point in points:
+        for seed in range(repeats):
+            words = "_".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in point.items())
+            run_id = f"{words}_seed={seed}_{abs(hash(words)) % 4096:03x}"
+            bs = float(point.get(AXIS_BS, 64))
+            lr = float(point.get(AXIS_LR, 0.01))
+            hist = fake_history(bs, lr, seed)
+            final = {m: float(hist[m].iloc[-1]) for m in METRICS}
+            best = {m: float(hist[m].max() if "acc" in m else hist[m].min()) for m in METRICS}
+            result = {"run_id": run_id, "status": "completed", "final": final, "best": best}
+            write_run(exp / run_id, hist, result=result)
+            row = {"run_id": run_id, **point, "seed": seed, "status": "completed"}
+            row |= {f"final_{m}": v for m, v in final.items()}
+            row |= {f"best_{m}": v for m, v in best.items()}
+            rows.append(row | {"best_epoch": 3, "wall_s": 1.5, "diagnosis": ""})
+    if summary_file:
+        pd.DataFrame(rows).to_csv(exp / store.SUMMARY_FILE, index=False)
+    return exp, [r["run_id"] for r in rows]
+
+
+GRID_2X2 = [
+    {AXIS_BS: bs, AXIS_LR: lr} for bs in ("16", "256") for lr in ("0.01", "0.1")
+]  # fmt: skip
+CURVES = ["curves_loss.png", "curves_accuracy.png"]
+
+
+def test_plot_experiment_of_a_2x2_grid_with_repeats(tmp_path: Path) -> None:
+    exp, _ = write_experiment(tmp_path, GRID_2X2, repeats=2)
+    written = plots.plot_experiment(exp)
+    assert [p.name for p in written] == [
+        *CURVES,
+        "best_val_accuracy_vs_batch_size.png",
+        "best_val_accuracy_vs_learning_rate.png",
+        "heatmap_best_val_accuracy.png",
+    ]
+    assert all(p.parent == exp / "plots" and png_size(p) > 10_000 for p in written)
+    assert sorted(p.name for p in (exp / "plots").iterdir()) == sorted(p.name for p in written)
+
+
+def test_plot_experiment_of_a_learning_rate_sweep(tmp_path: Path) -> None:
+    points = [{AXIS_LR: lr} for lr in ("1e-05", "0.001", "0.1")]
+    exp, run_ids = write_experiment(tmp_path, points, repeats=1)
+    # an older run of another config: a folder, but not in summary.csv
+    write_run(exp / "learning_rate=3_seed=0_old", fake_history(64, 3.0, 0))
+    summary_df = plots.read_summary(exp / store.SUMMARY_FILE)
+    series = plots.metric_vs_value(summary_df, AXIS_LR, "best_val_accuracy")
+    assert series.log_x is True
+    histories = plots.read_histories(exp, summary_df)
+    assert sorted(histories) == sorted(run_ids)
+    written = plots.plot_experiment(exp)
+    assert [p.name for p in written] == [*CURVES, "best_val_accuracy_vs_learning_rate.png"]
+
+
+def test_plot_experiment_survives_a_failed_run_without_history(tmp_path: Path) -> None:
+    exp, _ = write_experiment(tmp_path, [{AXIS_BS: "16"}, {AXIS_BS: "256"}], repeats=1)
+    failed = exp / "batch_size=full_seed=0_f00"
+    failed.mkdir()
+    (failed / store.RESULT_FILE).write_text(json.dumps({"status": "failed", "error": "OOM"}))
+    df = pd.read_csv(exp / store.SUMMARY_FILE, dtype=str, keep_default_na=False)
+    row = dict.fromkeys(df.columns, "") | {
+        "run_id": failed.name, AXIS_BS: "full", "seed": "0", "status": "failed"
+    }  # fmt: skip
+    pd.concat([df, pd.DataFrame([row])]).to_csv(exp / store.SUMMARY_FILE, index=False)
+
+    written = plots.plot_dir(exp)
+    names = [p.relative_to(exp).as_posix() for p in written]
+    assert names[-3:] == [
+        "plots/curves_loss.png",
+        "plots/curves_accuracy.png",
+        "plots/best_val_accuracy_vs_batch_size.png",
+    ]
+    series = plots.metric_vs_value(plots.read_summary(exp / "summary.csv"), AXIS_BS, "best_loss")
+    assert series.labels == ["16", "256", "full"] and series.n.tolist() == [1, 1, 0]
+
+
+def test_plot_experiment_without_summary_uses_result_json(tmp_path: Path) -> None:
+    exp, run_ids = write_experiment(tmp_path, [{}], repeats=3, summary_file=False)
+    df = plots.experiment_summary(exp)
+    assert plots.sweep_axes(df) == []
+    assert df["run_id"].tolist() == sorted(run_ids)
+    assert df["status"].tolist() == ["completed"] * 3
+    assert np.isfinite(df["best_val_accuracy"]).all()
+    (group,) = plots.group_curves(df, plots.read_histories(exp, df), "loss")
+    assert (group.label, group.n_runs) == ("all runs", 3)
+    assert [p.name for p in plots.plot_experiment(exp)] == CURVES
+
+
+def test_plot_experiment_with_nothing_to_compare(tmp_path: Path) -> None:
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    (exp / store.SUMMARY_FILE).write_text("run_id,train.batch_size,seed,status,final_loss\n")
+    assert plots.plot_experiment(exp) == []
+    (exp / store.SUMMARY_FILE).write_text("run_id,seed,status,best_loss\nr,0,failed,\n")
+    assert plots.plot_experiment(exp) == []

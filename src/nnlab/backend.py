@@ -106,3 +106,25 @@ def set_seed(seed: int, backend: str) -> None:
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
+
+
+def limit_threads(backend: str, threads: int) -> None:
+    """Cap the CPU threads of this process's math libraries (one worker of several), before
+    the backend is imported."""
+    n = str(max(1, threads))
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):  # fmt: skip
+        os.environ[var] = n
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        with contextlib.suppress(RuntimeError):  # already initialised: the env vars apply
+            tf.config.threading.set_intra_op_parallelism_threads(int(n))
+            tf.config.threading.set_inter_op_parallelism_threads(int(n))
+    elif backend == "jax":
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false".strip()
+    elif backend == "torch":
+        import torch
+
+        torch.set_num_threads(int(n))

@@ -7,6 +7,8 @@ Heavy imports (Keras, matplotlib, the data loaders) happen inside the commands.
 
 from __future__ import annotations
 
+import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,8 +30,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
+# in a pipe or a log, tables get room for whole run ids instead of the 80-column default
+_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH)
+out = Console(highlight=False, soft_wrap=True, width=_WIDTH)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -72,27 +76,38 @@ def _main(
 
 
 def _prepare(
-    config: Path, sets: list[str] | None, cli_overrides: dict[str, Any], *, load_data: bool
-) -> tuple[Any, dict[str, Any], list[Any]]:
-    """Everything ``run`` and ``validate`` check before anything trains: the schema and the
-    expanded runs, the backend and device, the Keras objects the config names, and (with
-    ``load_data``) each distinct dataset and whether the loss and metrics fit its task."""
-    from nnlab import backend, compile
+    config: Path,
+    sets: list[str] | None,
+    cli_overrides: dict[str, Any],
+    *,
+    load_data: bool,
+    axes: list[str] | None = None,
+    mode: str | None = None,
+    dry_run: bool = False,
+) -> tuple[Any, dict[str, Any], list[Any], dict[str, Any]]:
+    """Everything ``run``, ``sweep`` and ``validate`` check before anything trains: the schema
+    and every expanded run, then (unless ``dry_run``) the backend and device, the Keras
+    objects the config names, and (with ``load_data``) each distinct dataset and whether the
+    loss and metrics fit its task. Returns the config, raw doc, runs and device info."""
     from nnlab.config import load_config
     from nnlab.sweep import expand
 
     overrides = list(sets or [])
     overrides += [f"{k}={v}" for k, v in cli_overrides.items() if v is not None]
-    cfg, doc = load_config(config, overrides)
+    cfg, doc = load_config(config, overrides, axes=axes or [], mode=mode)
     specs = expand(cfg)
-    backend.activate(cfg.backend, cfg.device)
+    if dry_run:
+        return cfg, doc, specs, {}
+    from nnlab import backend, compile
+
+    device = backend.activate(cfg.backend, cfg.device)
     checked: set[str] = set()
     for spec in specs:
         key = spec.config.data.model_dump_json() + spec.config.train.model_dump_json()
         data = _load_checked(spec) if load_data and key not in checked else None
         checked.add(key)
         compile.preflight(spec.config, data)
-    return cfg, doc, specs
+    return cfg, doc, specs, device
 
 
 def _load_checked(spec: Any) -> Any:
@@ -117,60 +132,154 @@ def _check_writable(out_dir: Path) -> None:
         raise ConfigError(f"--out: cannot write to {out_dir} ({e.strerror or e})") from None
 
 
-@app.command()
-def run(
-    config: ConfigArg,
-    set_: SetOpt = None,
-    out_dir: Annotated[
-        Path, typer.Option("--out", "-o", help="Where experiments are written.")
-    ] = Path("runs"),
-    backend: Annotated[
-        str | None,
-        typer.Option(help="Keras backend: tensorflow, jax or torch (overrides the config)."),
-    ] = None,
-    device: Annotated[
-        str | None, typer.Option(help="auto, cpu or gpu (overrides the config).")
-    ] = None,
-    repeats: Annotated[
-        int | None, typer.Option(help="Independent seeds per sweep point (seed, seed+1, ...).")
-    ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Re-run runs that already completed.")
-    ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
-    debug: DebugOpt = False,
-) -> None:
-    """Run every run the config describes, skipping runs that already finished.
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Where experiments are written.")]
+WorkersOpt = Annotated[
+    int,
+    typer.Option(
+        "--workers", "-w", min=1,
+        help="Runs trained at once, each in its own process (CPU threads are split).",
+    ),
+]  # fmt: skip
+BackendOpt = Annotated[
+    str | None,
+    typer.Option(help="Keras backend: tensorflow, jax or torch (overrides the config)."),
+]
+DeviceOpt = Annotated[str | None, typer.Option(help="auto, cpu or gpu (overrides the config).")]
+RepeatsOpt = Annotated[
+    int | None, typer.Option(help="Independent seeds per sweep point (seed, seed+1, ...).")
+]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Re-run runs that already completed or diverged.")
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="List the runs (ids and values) and train nothing.")
+]
 
-    Results go to OUT/NAME/RUN_ID/: config.yaml, history.csv (a row per epoch, epoch 0 is
-    the untrained model), result.json, env.json and plots/.
-    """
+
+def _experiment(
+    config: Path, sets: list[str] | None, out_dir: Path, workers: int, backend: str | None,
+    device: str | None, repeats: int | None, force: bool, quiet: bool, dry_run: bool,
+    debug: bool, axes: list[str] | None = None, mode: str | None = None,
+) -> None:  # fmt: skip
+    """What ``run`` and ``sweep`` do: check everything, then train every pending run."""
     try:
         overrides = {"backend": backend, "device": device, "repeats": repeats}
-        cfg, doc, specs = _prepare(config, set_, overrides, load_data=True)
-        _check_writable(out_dir)
+        cfg, doc, specs, device_info = _prepare(
+            config, sets, overrides, load_data=True, axes=axes, mode=mode, dry_run=dry_run
+        )
+        if not dry_run:
+            _check_writable(out_dir)
     except NnlabError as e:
         raise _fail(e, debug) from None
-    from nnlab import display, execute, store
+    from nnlab import store
 
     exp_dir = store.experiment_dir(out_dir, cfg.name)
+    if dry_run:
+        _print_dry_run(specs, exp_dir, force)
+        raise typer.Exit(EXIT_OK)
+    from nnlab import display, execute
+
     exp_dir.mkdir(parents=True, exist_ok=True)
     store.write_yaml(exp_dir / store.EXPERIMENT_FILE, doc)
     progress = display.make_progress(err, quiet)
-    try:
-        outcome = execute.execute(specs, exp_dir, force=force, progress=progress)
-    except KeyboardInterrupt:
-        getattr(progress, "stop", lambda: None)()
+    outcome = execute.execute(
+        specs, exp_dir, force=force, workers=workers, progress=progress, device=device_info
+    )
+    if outcome.interrupted:
         err.print(
             f"interrupted: finished runs are kept in {exp_dir}; run the same command again "
             "to finish the rest",
             markup=False,
         )
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    getattr(progress, "stop", lambda: None)()
+        raise typer.Exit(EXIT_INTERRUPTED)
     if not quiet:
         _print_outcome(outcome, exp_dir)
     raise typer.Exit(EXIT_FAILED if outcome.failed else EXIT_OK)
+
+
+@app.command()
+def run(
+    config: ConfigArg,
+    set_: SetOpt = None,
+    out_dir: OutOpt = Path("runs"),
+    workers: WorkersOpt = 1,
+    backend: BackendOpt = None,
+    device: DeviceOpt = None,
+    repeats: RepeatsOpt = None,
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
+    dry_run: DryRunOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Run every run the config describes (each sweep point x repeats), skipping runs that
+    already finished; an interrupted sweep is finished by the same command.
+
+    Results go to OUT/NAME/: summary.csv, plots/ and one folder per run with config.yaml,
+    history.csv (a row per epoch, epoch 0 is the untrained model), result.json, env.json.
+    """
+    _experiment(config, set_, out_dir, workers, backend, device, repeats, force, quiet,
+                dry_run, debug)  # fmt: skip
+
+
+@app.command()
+def sweep(
+    config: ConfigArg,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            help="A sweep axis: KEY=V1,V2,... (values parsed as YAML), e.g. "
+            "-p train.batch_size=1,100,full. In random mode, "
+            "-p 'train.learning_rate={log_uniform: [1e-4, 1e-1]}'.",
+            show_default=False,
+        ),
+    ] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option(
+            help="grid (every combination), zip (walk the lists "
+            "together) or random (draw sweep.samples points)."
+        ),
+    ] = None,
+    set_: SetOpt = None,
+    out_dir: OutOpt = Path("runs"),
+    workers: WorkersOpt = 1,
+    backend: BackendOpt = None,
+    device: DeviceOpt = None,
+    repeats: RepeatsOpt = None,
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
+    dry_run: DryRunOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Add sweep axes from the command line to the config's own, and run them all.
+
+    Example: nnlab sweep configs/pima.yaml -p train.batch_size=10,100,full --repeats 3
+    """  # fmt: skip
+    _experiment(config, set_, out_dir, workers, backend, device, repeats, force, quiet,
+                dry_run, debug, axes=param or [], mode=mode)  # fmt: skip
+
+
+def _print_dry_run(specs: list[Any], exp_dir: Path, force: bool) -> None:
+    from nnlab import store
+
+    axes = list(dict.fromkeys(a for s in specs for a in s.values))
+    table = Table(title=f"{exp_dir}", title_justify="left", show_edge=False)
+    for col in ("run", *axes, "seed", "status"):
+        table.add_column(col)
+    todo = 0
+    for spec in specs:
+        status = store.run_status(exp_dir / spec.run_id)
+        will_train = force or status not in store.FINISHED
+        todo += will_train
+        shown = f"{status}, will re-run" if status and will_train else status or "to run"
+        values = [str(spec.values.get(a, "")) for a in axes]
+        table.add_row(spec.run_id, *values, str(spec.seed), shown)
+    out.print(table)
+    out.print(f"{len(specs)} runs ({todo} to train, {len(specs) - todo} already finished); "
+              "dry run, nothing trained", markup=False)  # fmt: skip
 
 
 def _print_outcome(outcome: Any, exp_dir: Path) -> None:
@@ -198,7 +307,7 @@ def _print_outcome(outcome: Any, exp_dir: Path) -> None:
 def validate(config: ConfigArg, set_: SetOpt = None, debug: DebugOpt = False) -> None:
     """Check a config (and its --set overrides) without training; print how many runs it has."""
     try:
-        cfg, _, specs = _prepare(config, set_, {}, load_data=False)
+        cfg, _, specs, _ = _prepare(config, set_, {}, load_data=False)
     except NnlabError as e:
         raise _fail(e, debug) from None
     n = len(specs)
@@ -223,6 +332,28 @@ def plot(
         raise _fail(e, debug) from None
     for path in written:
         out.print(str(path), markup=False)
+
+
+@app.command("ls")
+def ls(
+    directory: Annotated[
+        Path, typer.Argument(help="An output folder (lists experiments) or an experiment.")
+    ] = Path("runs"),
+) -> None:
+    """A table of experiments, or of one experiment's runs: status, epochs, best validation
+    metric, wall time."""
+    from nnlab import listing
+
+    try:
+        title, columns, rows = listing.table(directory)
+    except NnlabError as e:
+        raise _fail(e, False) from None
+    table = Table(title=title, title_justify="left", show_edge=False)
+    for col in columns:
+        table.add_column(col, no_wrap=col in ("run", "experiment"))
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
 
 
 @app.command()

@@ -407,6 +407,48 @@ def set_dotted(doc: dict[str, Any], key: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+def split_values(text: str) -> list[str]:
+    """``"1,100,full"`` -> ``["1", "100", "full"]``; commas inside [] or {} do not split."""
+    parts, depth, current = [], 0, ""
+    for ch in text:
+        depth += ch in "[{"
+        depth -= ch in "]}"
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    return [*parts, current]
+
+
+def add_sweep_axes(doc: dict[str, Any], axes: list[str], mode: str | None) -> None:
+    """Merge ``nnlab sweep -p KEY=V1,V2`` axes (and ``--mode``) into the doc's sweep block.
+
+    Each value parses as YAML; a single ``{log_uniform: [lo, hi]}`` is a distribution for
+    random mode. A command-line axis replaces the config's axis of the same path.
+    """
+    if not axes and mode is None:
+        return
+    block = doc.get("sweep") or {}
+    if not isinstance(block, dict):
+        raise ConfigError(f"sweep: must be a mapping, got {type(block).__name__}")
+    full = {"mode", "params", "samples", "variants"}
+    block = dict(block) if full & set(block) else {"params": dict(block)} if block else {}
+    params = dict(block.get("params") or {})
+    for item in axes:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip() or not raw.strip():
+            raise ConfigError(f"-p {item!r}: expected KEY=V1,V2,..., e.g. train.batch_size=16,32")
+        values = [parse_assignment(f"x={v.strip()}")[1] for v in split_values(raw)]
+        params[key.strip()] = (
+            values[0] if len(values) == 1 and isinstance(values[0], dict) else (values)
+        )
+    block["params"] = params
+    if mode is not None:
+        block["mode"] = mode
+    doc["sweep"] = block
+
+
 def validate(doc: dict[str, Any]) -> ExperimentConfig:
     """Validate a raw mapping; every problem becomes one line of one ``ConfigError``."""
     try:
@@ -416,12 +458,16 @@ def validate(doc: dict[str, Any]) -> ExperimentConfig:
 
 
 def load_config(
-    path: str | Path, overrides: list[str] | tuple[str, ...] = (), name: str | None = None
+    path: str | Path,
+    overrides: list[str] | tuple[str, ...] = (),
+    name: str | None = None,
+    axes: list[str] | tuple[str, ...] = (),
+    mode: str | None = None,
 ) -> tuple[ExperimentConfig, dict[str, Any]]:
     """Read, override and validate a config file; returns the config and the raw document.
 
-    The raw document (with overrides applied, builder paths made absolute) is what
-    ``experiment.yaml`` records. ``name`` defaults to the file's stem.
+    The raw document (with overrides and command-line sweep axes applied, builder paths made
+    absolute) is what ``experiment.yaml`` records. ``name`` defaults to the file's stem.
     """
     p = Path(path)
     doc = read_yaml(p)
@@ -429,6 +475,7 @@ def load_config(
     for item in overrides:
         key, value = parse_assignment(item)
         set_dotted(doc, key, value)
+    add_sweep_axes(doc, list(axes), mode)
     doc.setdefault("name", name or re.sub(r"[^A-Za-z0-9._-]", "-", p.stem))
     _absolutise_paths(doc, p.resolve().parent)
     return validate(doc), doc

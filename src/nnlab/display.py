@@ -87,7 +87,7 @@ class BarProgress(LineProgress):
             transient=False,
         )
         self.runs_task: Any = None
-        self.epoch_task: Any = None
+        self.epoch_tasks: dict[str, Any] = {}  # one bar per run in progress (parallel workers)
 
     def start(self, total: int, todo: int) -> None:
         super().start(total, todo)
@@ -95,9 +95,7 @@ class BarProgress(LineProgress):
         self.runs_task = self.bar.add_task("runs", total=todo, info="")
 
     def run_started(self, spec: RunSpec, index: int) -> None:
-        if self.epoch_task is not None:
-            self.bar.remove_task(self.epoch_task)
-        self.epoch_task = self.bar.add_task(
+        self.epoch_tasks[spec.run_id] = self.bar.add_task(
             f"  {spec.run_id}", total=spec.config.train.epochs, info=""
         )
 
@@ -106,16 +104,21 @@ class BarProgress(LineProgress):
             f"{k} {_num(float(v))}" for k, v in logs.items() if k in ("loss", "val_loss")
             or (k.startswith("val_") and names.is_maximized(k))
         )  # fmt: skip
-        self.bar.update(self.epoch_task, completed=epoch, info=info)
+        task = self.epoch_tasks.get(spec.run_id)
+        if task is not None:
+            self.bar.update(task, completed=epoch, info=info)
 
     def run_finished(self, spec: RunSpec, result: dict[str, Any]) -> None:
+        task = self.epoch_tasks.pop(spec.run_id, None)
+        if task is not None:
+            self.bar.remove_task(task)
         self.bar.update(self.runs_task, advance=1)
         super().run_finished(spec, result)
 
     def stop(self) -> None:
-        if self.epoch_task is not None:
-            self.bar.remove_task(self.epoch_task)
-            self.epoch_task = None
+        for task in self.epoch_tasks.values():
+            self.bar.remove_task(task)
+        self.epoch_tasks.clear()
         self.bar.stop()
 
 

@@ -1,15 +1,29 @@
-"""Schedules the runs of an experiment: skips finished ones, trains the rest in this process,
-and reports progress. (Parallel workers arrive with the sweep engine.)"""
+"""Schedules the runs of an experiment: skips finished ones, trains the rest in this process
+(one worker) or in N worker processes, rewrites summary.csv as runs finish, reports progress.
+
+Workers are spawned processes that each import the backend once and take run after run from a
+queue, with the CPU threads split between them. A worker ignores Ctrl-C (SIGINT); the main
+process catches it and asks each worker to stop with SIGTERM, which the worker turns into one
+KeyboardInterrupt so that its run records itself as interrupted. A worker that dies (killed,
+out of memory) has its run recorded as failed and is replaced.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+import queue
+import signal
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnlab import store
+from nnlab import store, summary
 from nnlab.sweep import RunSpec
+
+STOP_GRACE_S = 60  # how long interrupted workers get to write their records
 
 
 @dataclass
@@ -19,6 +33,7 @@ class Outcome:
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     trained: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    interrupted: bool = False
 
     @property
     def failed(self) -> list[str]:
@@ -32,10 +47,13 @@ class Progress:
     def run_started(self, spec: RunSpec, index: int) -> None: ...
     def epoch(self, spec: RunSpec, epoch: int, logs: dict[str, Any]) -> None: ...
     def run_finished(self, spec: RunSpec, result: dict[str, Any]) -> None: ...
+    def stop(self) -> None: ...
 
 
 def pending(specs: list[RunSpec], exp_dir: Path, force: bool) -> tuple[list[RunSpec], list[str]]:
-    """Runs to train now, and the ids skipped because their result says completed/diverged."""
+    """Runs to train now, and the ids skipped because their result says completed or
+    diverged (``force`` re-runs those too). Failed, interrupted and never-finished
+    (``running`` after a crash) runs are always trained again."""
     todo, skipped = [], []
     for spec in specs:
         status = store.run_status(exp_dir / spec.run_id)
@@ -47,29 +65,73 @@ def pending(specs: list[RunSpec], exp_dir: Path, force: bool) -> tuple[list[RunS
 
 
 def execute(
-    specs: list[RunSpec], exp_dir: Path, *, force: bool = False, progress: Progress | None = None
+    specs: list[RunSpec],
+    exp_dir: Path,
+    *,
+    force: bool = False,
+    workers: int = 1,
+    progress: Progress | None = None,
+    device: dict[str, Any] | None = None,
 ) -> Outcome:
-    """Train every pending run of ``specs`` under ``exp_dir``, one after another."""
-    from nnlab import train  # imports Keras: the backend is active by now
+    """Train every pending run of ``specs`` under ``exp_dir``.
 
+    Returns the outcome; on Ctrl-C the bookkeeping is finished first and the outcome has
+    ``interrupted`` set (the caller exits 130).
+    """
     progress = progress or Progress()
     todo, skipped = pending(specs, exp_dir, force)
     outcome = Outcome(skipped=skipped)
-    for run_id in skipped:
-        outcome.results[run_id] = store.read_json(exp_dir / run_id / store.RESULT_FILE) or {}
+    for spec in specs:
+        if spec.run_id in skipped:
+            outcome.results[spec.run_id] = store.read_json(exp_dir / spec.run_id / "result.json")
+    summary.write_summary(exp_dir, specs, outcome.results)
     progress.start(len(specs), len(todo))
+    by_id = {s.run_id: s for s in specs}
+
+    def finished(run_id: str, result: dict[str, Any]) -> None:
+        outcome.results[run_id] = result
+        outcome.trained.append(run_id)
+        summary.write_summary(exp_dir, specs, outcome.results)
+        progress.run_finished(by_id[run_id], result)
+
+    try:
+        if workers <= 1 or len(todo) <= 1:
+            _in_process(todo, exp_dir, progress, finished)
+        else:
+            _in_workers(todo, exp_dir, min(workers, len(todo)), progress, finished, device)
+    except KeyboardInterrupt:
+        outcome.interrupted = True
+    finally:
+        progress.stop()
+        summary.write_summary(exp_dir, specs, _with_records(specs, exp_dir, outcome.results))
+    return outcome
+
+
+def _with_records(
+    specs: list[RunSpec], exp_dir: Path, results: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """The results, plus what interrupted runs recorded on disk."""
+    out = dict(results)
+    for spec in specs:
+        if spec.run_id not in out:
+            record = store.read_json(exp_dir / spec.run_id / store.RESULT_FILE)
+            if record is not None:
+                out[spec.run_id] = record
+    return out
+
+
+def _in_process(todo: list[RunSpec], exp_dir: Path, progress: Progress, finished: Any) -> None:
+    from nnlab import train  # imports Keras: the backend is active by now
+
     for i, spec in enumerate(todo):
         progress.run_started(spec, i)
         report = functools.partial(progress.epoch, spec)
         result = train.run(spec, exp_dir / spec.run_id, report)
-        outcome.results[spec.run_id] = result
-        outcome.trained.append(spec.run_id)
-        _plot(exp_dir / spec.run_id, result)
-        progress.run_finished(spec, result)
-    return outcome
+        plot_run(exp_dir / spec.run_id, result)
+        finished(spec.run_id, result)
 
 
-def _plot(run_dir: Path, result: dict[str, Any]) -> None:
+def plot_run(run_dir: Path, result: dict[str, Any]) -> None:
     """Draw the run's plots; a plotting problem is noted in the result, never fatal."""
     from nnlab import plots
 
@@ -78,3 +140,191 @@ def _plot(run_dir: Path, result: dict[str, Any]) -> None:
     except Exception as e:  # the run's data is safe on disk; `nnlab plot` can retry
         result["plot_error"] = f"{type(e).__name__}: {e}"
         store.write_json(run_dir / store.RESULT_FILE, result)
+
+
+# ---------------------------------------------------------------------------------------------
+# worker processes
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    backend: str
+    device: str
+    threads: int
+    gpu: str | None  # the CUDA device this worker may see, when there are several
+
+
+def worker_setups(n: int, backend: str, device: str, gpus: list[str]) -> list[WorkerSetup]:
+    """Split the CPU threads between ``n`` workers; with several GPUs, one GPU per worker."""
+    threads = max(1, (os.cpu_count() or 1) // n)
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    ids = [i for i in visible.split(",") if i.strip()] if visible else [
+        str(i) for i in range(len(gpus))
+    ]  # fmt: skip
+    use_gpus = device != "cpu" and len(ids) > 1
+    return [WorkerSetup(backend, device, threads, ids[i % len(ids)] if use_gpus else None)
+            for i in range(n)]  # fmt: skip
+
+
+def _worker_main(setup: WorkerSetup, tasks: Any, events: Any, exp_dir: Path) -> None:
+    """Entry point of a worker process: set up once, then train runs until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides about Ctrl-C
+
+    def stop(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: let the bookkeeping finish
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    pid = os.getpid()
+    try:
+        if setup.gpu is not None:
+            os.environ["CUDA_VISIBLE_DEVICES"] = setup.gpu
+        from nnlab import backend
+
+        backend.limit_threads(setup.backend, setup.threads)
+        backend.activate(setup.backend, setup.device)
+        from nnlab import train
+
+        while True:
+            spec = tasks.get()
+            if spec is None:
+                return
+            run_dir = exp_dir / spec.run_id
+            events.put(("start", pid, spec.run_id))
+
+            def report(epoch: int, logs: dict[str, Any], run_id: str = spec.run_id) -> None:
+                events.put(("epoch", pid, run_id, epoch, logs))
+
+            try:
+                result = train.run(spec, run_dir, report)
+            except KeyboardInterrupt:  # train.run recorded the run as interrupted
+                events.put(("done", pid, spec.run_id, store.read_json(run_dir / "result.json")))
+                return
+            plot_run(run_dir, result)
+            events.put(("done", pid, spec.run_id, result))
+    except KeyboardInterrupt:
+        return
+
+
+def _in_workers(
+    todo: list[RunSpec],
+    exp_dir: Path,
+    n: int,
+    progress: Progress,
+    finished: Any,
+    device: dict[str, Any] | None,
+) -> None:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")  # never fork a process that has a backend loaded
+    tasks, events = ctx.Queue(), ctx.Queue()
+    for spec in todo:
+        tasks.put(spec)
+    first = todo[0].config
+    setups = worker_setups(n, first.backend, first.device, (device or {}).get("gpus", []))
+    procs: dict[int, tuple[Any, WorkerSetup]] = {}
+
+    def spawn(setup: WorkerSetup) -> None:
+        p = ctx.Process(target=_worker_main, args=(setup, tasks, events, exp_dir), daemon=True)
+        p.start()
+        procs[p.pid] = (p, setup)
+
+    for setup in setups:
+        spawn(setup)
+        tasks.put(None)  # one stop sign per worker, behind the runs
+    by_id = {s.run_id: s for s in todo}
+    running: dict[int, str] = {}  # worker pid -> run id
+    remaining = len(todo)
+    try:
+        while remaining:
+            try:
+                event = events.get(timeout=0.5)
+            except queue.Empty:
+                remaining -= _reap(procs, running, exp_dir, by_id, finished, spawn)
+                if not procs:
+                    return  # every worker is gone and none could be replaced
+                continue
+            kind, pid, run_id = event[:3]
+            if kind == "start":
+                running[pid] = run_id
+                progress.run_started(by_id[run_id], len(todo) - remaining)
+            elif kind == "epoch":
+                progress.epoch(by_id[run_id], event[3], event[4])
+            elif kind == "done":
+                running.pop(pid, None)
+                remaining -= 1
+                finished(run_id, event[3])
+    except KeyboardInterrupt:
+        _stop_workers(procs, running, events, exp_dir, by_id, finished)
+        raise
+    finally:
+        for p, _ in procs.values():
+            p.join(timeout=5)
+
+
+def _reap(
+    procs: dict[int, tuple[Any, WorkerSetup]],
+    running: dict[int, str],
+    exp_dir: Path,
+    by_id: dict[str, RunSpec],
+    finished: Any,
+    spawn: Any,
+) -> int:
+    """Find workers that died; record their run as failed and start a replacement.
+    Returns how many runs were settled that way."""
+    settled = 0
+    for pid, (p, setup) in list(procs.items()):
+        if p.is_alive():
+            continue
+        del procs[pid]
+        run_id = running.pop(pid, None)
+        if run_id is None:
+            continue  # it took its stop sign and left
+        settled += 1
+        result = _record_lost(exp_dir / run_id, run_id, store.FAILED,
+                              f"the worker process died (exit code {p.exitcode}) during the run; "
+                              "out of memory is the usual cause")  # fmt: skip
+        finished(run_id, result)
+        spawn(setup)
+    return settled
+
+
+def _record_lost(run_dir: Path, run_id: str, status: str, error: str) -> dict[str, Any]:
+    """Write the result of a run whose process could not write it."""
+    result = store.read_json(run_dir / store.RESULT_FILE) or {"run_id": run_id}
+    result.update(status=status, error=error)
+    store.write_json(run_dir / store.RESULT_FILE, result)
+    return result
+
+
+def _stop_workers(
+    procs: dict[int, tuple[Any, WorkerSetup]],
+    running: dict[int, str],
+    events: Any,
+    exp_dir: Path,
+    by_id: dict[str, RunSpec],
+    finished: Any,
+) -> None:
+    """Ctrl-C: ask every worker to stop, collect the records of the runs they interrupt, and
+    record any run whose worker did not answer in time as interrupted."""
+    for pid, (p, _) in procs.items():
+        if p.is_alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_S
+    while running and time.monotonic() < deadline:
+        try:
+            event = events.get(timeout=0.5)
+        except queue.Empty:
+            if not any(p.is_alive() for p, _ in procs.values()):
+                break
+            continue
+        if event[0] == "done":
+            running.pop(event[1], None)
+            finished(event[2], event[3])
+    for pid, run_id in running.items():
+        p = procs[pid][0]
+        if p.is_alive():
+            p.kill()
+        finished(run_id, _record_lost(exp_dir / run_id, run_id, store.INTERRUPTED,
+                                      "interrupted by the user (Ctrl-C)"))  # fmt: skip

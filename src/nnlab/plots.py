@@ -53,6 +53,10 @@ LOG_Y_RATIO = 100.0
 DPI = 110
 PANEL_SIZE = (4.6, 3.6)  # inches per subplot
 MAX_PANELS_PER_ROW = 4
+# comparison plots: tab10 colours, then again with a marker; legend to the right past this many
+GROUP_COLORS = 10
+GROUP_MARKERS = (None, "o", "s", "^", "D", "v")
+LEGEND_BELOW_MAX = 6
 
 
 class _NothingToPlot(NnlabError):
@@ -186,7 +190,10 @@ def _best(epochs: np.ndarray, values: np.ndarray, maximize: bool) -> tuple[int, 
 
 def _wants_log_y(lines: Sequence[Line]) -> bool:
     """True when the finite values are all positive and span more than two decades."""
-    values = np.concatenate([ln.values for ln in lines]) if lines else np.array([])
+    return _spans_decades(np.concatenate([ln.values for ln in lines]) if lines else np.array([]))
+
+
+def _spans_decades(values: np.ndarray) -> bool:
     values = values[np.isfinite(values)]
     if values.size < 2 or (values <= 0).any():
         return False
@@ -302,6 +309,377 @@ def read_boundary(path: str | Path) -> BoundaryData:
         return boundary_data(df)
     except NnlabError as exc:
         raise NnlabError(*(f"{path}: {p}" for p in exc.problems)) from None
+
+
+# --------------------------------------------------------------------------------------------
+# data: comparison of the runs of an experiment
+# --------------------------------------------------------------------------------------------
+
+# summary.csv columns that hold text; every other non-axis column is a number
+RUN_ID, STATUS, SEED = "run_id", "status", "seed"
+TEXT_COLUMNS = frozenset({RUN_ID, STATUS, "diagnosis"})
+VARIANT_AXIS = "variant"
+NO_AXES_LABEL = "all runs"
+# a numeric swept axis is drawn on a log scale when its positive values span this ratio
+LOG_X_RATIO = 100.0
+# sample standard deviation over the repeats (the seed noise); 0 where only one run remains
+STD_DDOF = 1
+
+
+@dataclass(frozen=True, eq=False)
+class MeanCurve:
+    """One split of one group: the mean over its runs at each epoch, and their spread.
+
+    Only epochs where at least one run has a finite value are kept; ``n`` says how many runs
+    contributed at each epoch (fewer at the end when early stopping cut some runs short).
+    """
+
+    epochs: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray  # 0 where n == 1
+    n: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class GroupCurve:
+    """The runs of one sweep point (same swept values, different seeds) for one metric."""
+
+    label: str  # "batch_size=100", "batch_size=100, learning_rate=0.01", "batch-norm", "all runs"
+    values: dict[str, str]  # axis -> value as written in summary.csv
+    color: int  # position of the group in the experiment: picks its colour, the same in every plot
+    run_ids: list[str]  # the runs that have a history, in summary order
+    train: MeanCurve | None  # ``metric``
+    validation: MeanCurve | None  # ``val_<metric>``
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.run_ids)
+
+
+@dataclass(frozen=True, eq=False)
+class ValueSeries:
+    """A summary column against the values of one swept axis, for the metric-vs-value plot.
+
+    One position per distinct value (first-appearance order): ``x`` is the number itself when
+    every value is a number, else 0, 1, 2... with ``labels`` as tick labels. ``run_x``/``run_y``
+    hold every counted run (not failed, finite value); ``mean``/``std``/``n`` are per position.
+    """
+
+    axis: str
+    column: str
+    labels: list[str]
+    x: np.ndarray
+    numeric: bool
+    log_x: bool
+    mean: np.ndarray
+    std: np.ndarray
+    n: np.ndarray
+    run_ids: list[str]
+    run_x: np.ndarray
+    run_y: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class HeatmapData:
+    """Mean of ``column`` for each pair of values of two swept axes; NaN where no run counted."""
+
+    row_axis: str
+    col_axis: str
+    column: str
+    row_labels: list[str]
+    col_labels: list[str]
+    values: np.ndarray  # [row, col]
+    n: np.ndarray  # runs averaged in each cell
+
+
+def sweep_axes(summary: pd.DataFrame) -> list[str]:
+    """The swept columns of a summary, in column order: dotted config paths and ``variant``."""
+    return [str(c) for c in summary.columns if "." in str(c) or c == VARIANT_AXIS]
+
+
+def _text(value: Any) -> str:
+    """A cell as the user wrote it ("" when empty), whatever dtype pandas gave the column."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
+def _short_names(axes: Sequence[str]) -> dict[str, str]:
+    """``train.batch_size`` -> ``batch_size``; the full path where two axes end alike."""
+    last = [a.rsplit(".", 1)[-1] for a in axes]
+    return {a: (s if last.count(s) == 1 else a) for a, s in zip(axes, last, strict=True)}
+
+
+def _group_label(values: dict[str, str], short: dict[str, str]) -> str:
+    if not values:
+        return NO_AXES_LABEL
+    parts = [v if a == VARIANT_AXIS else f"{short[a]}={v}" for a, v in values.items()]
+    return ", ".join(parts)
+
+
+def _numbers(summary: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in summary.columns:
+        return np.full(len(summary), np.nan)
+    return pd.to_numeric(summary[column], errors="coerce").to_numpy(dtype=float)
+
+
+def _counted(summary: pd.DataFrame) -> np.ndarray:
+    """Rows whose numbers count: every run but the failed ones (their cells may be empty)."""
+    if STATUS not in summary.columns:
+        return np.ones(len(summary), dtype=bool)
+    return np.array([_text(s) != store.FAILED for s in summary[STATUS]], dtype=bool)
+
+
+def _std(values: np.ndarray) -> float:
+    return float(np.std(values, ddof=STD_DDOF)) if values.size > 1 else 0.0
+
+
+def _groups(summary: pd.DataFrame) -> list[tuple[dict[str, str], list[int]]]:
+    """Rows grouped by their swept values, groups in order of first appearance."""
+    axes = sweep_axes(summary)
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i in range(len(summary)):
+        key = tuple(_text(summary[a].iat[i]) for a in axes)
+        groups.setdefault(key, []).append(i)
+    return [(dict(zip(axes, key, strict=True)), rows) for key, rows in groups.items()]
+
+
+def _mean_curve(histories: Sequence[pd.DataFrame], column: str) -> MeanCurve | None:
+    series = []
+    for h in histories:
+        if column not in h.columns:
+            continue
+        epochs = h[EPOCH_COLUMN].to_numpy() if EPOCH_COLUMN in h.columns else np.arange(len(h))
+        s = pd.Series(h[column].to_numpy(dtype=float), index=epochs)
+        s = s[np.isfinite(s.to_numpy())]  # a diverged run's NaN/inf would poison the mean
+        series.append(s[~s.index.duplicated(keep="last")])
+    if not series:
+        return None
+    table = pd.concat(series, axis=1, ignore_index=True).sort_index()
+    n = table.notna().sum(axis=1).to_numpy()
+    table = table[n > 0]
+    n = n[n > 0]
+    if not len(table):
+        return None
+    std = table.std(axis=1, ddof=STD_DDOF).to_numpy(dtype=float)
+    return MeanCurve(
+        epochs=table.index.to_numpy(),
+        mean=table.mean(axis=1).to_numpy(dtype=float),
+        std=np.where(n > 1, std, 0.0),
+        n=n,
+    )
+
+
+def group_curves(
+    summary: pd.DataFrame, histories: dict[str, pd.DataFrame], metric: str
+) -> list[GroupCurve]:
+    """The learning curves of ``metric`` per sweep point, averaged over repeats.
+
+    ``histories`` maps run ids to their ``history.csv`` frames; runs without one, and failed
+    runs, are left out. Non-finite values (a diverged run) are left out of the mean and std at
+    that epoch. Groups keep the colour index of their first appearance in ``summary`` even when
+    an earlier group has nothing to draw, so a sweep point has one colour in every plot.
+    Called by :func:`plot_experiment`.
+    """
+    short = _short_names(sweep_axes(summary))
+    counted = _counted(summary)
+    out = []
+    for color, (values, rows) in enumerate(_groups(summary)):
+        run_ids = [
+            rid for i in rows if counted[i] and (rid := _text(summary[RUN_ID].iat[i])) in histories
+        ]
+        frames = [histories[rid] for rid in run_ids]
+        train = _mean_curve(frames, metric)
+        validation = _mean_curve(frames, f"val_{metric}")
+        if train is None and validation is None:
+            continue
+        label = _group_label(values, short)
+        out.append(GroupCurve(label, values, color, run_ids, train, validation))
+    return out
+
+
+def curve_metrics(histories: Sequence[pd.DataFrame]) -> list[str]:
+    """The metrics with learning curves in any of ``histories``: ``loss`` first, then the
+    others in column order (``val_x`` is drawn with ``x``)."""
+    names: list[str] = []
+    for h in histories:
+        for col in h.columns:
+            name = str(col).removeprefix("val_")
+            if col not in BOOKKEEPING_COLUMNS and name not in names:
+                names.append(name)
+    names.sort(key=lambda n: n != "loss")
+    return names
+
+
+def curves_log_y(metric: str, groups: Sequence[GroupCurve]) -> bool:
+    """Log y for a loss whose group means are positive and span more than two decades."""
+    if metric != "loss":
+        return False
+    means = [c.mean for g in groups for c in (g.train, g.validation) if c is not None]
+    return _spans_decades(np.concatenate(means) if means else np.array([]))
+
+
+def _as_number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def metric_vs_value(summary: pd.DataFrame, axis: str, column: str) -> ValueSeries:
+    """``column`` (``best_val_accuracy``...) of every run against its value of ``axis``.
+
+    Values keep the order of their first appearance, failed runs included (a value whose runs
+    all failed stays on the axis, without a point). ``log_x`` when the values are numbers, all
+    positive, spanning a factor of 100 or more (learning rates). Mean and std over the runs of
+    each value, whatever the other axes are. Called by :func:`plot_experiment`.
+    """
+    if axis not in summary.columns:
+        raise NnlabError(f"summary: no swept column {axis!r}; swept: {sweep_axes(summary)}")
+    texts = [_text(v) for v in summary[axis]]
+    labels = list(dict.fromkeys(texts))
+    numbers = [_as_number(t) for t in labels]
+    numeric = bool(labels) and all(v is not None for v in numbers)
+    x = np.array(numbers, dtype=float) if numeric else np.arange(len(labels), dtype=float)
+    positive = x[x > 0]
+    log_x = bool(numeric and positive.size == x.size and x.max() / x.min() >= LOG_X_RATIO)
+
+    y = _numbers(summary, column)
+    keep = _counted(summary) & np.isfinite(y)
+    position = np.array([labels.index(t) for t in texts], dtype=int)
+    mean, std, n = [], [], []
+    for k in range(len(labels)):
+        ys = y[keep & (position == k)]
+        n.append(ys.size)
+        mean.append(float(ys.mean()) if ys.size else math.nan)
+        std.append(_std(ys) if ys.size else math.nan)
+    run_ids = [_text(r) for r in summary[RUN_ID]] if RUN_ID in summary.columns else texts
+    return ValueSeries(
+        axis=axis,
+        column=column,
+        labels=labels,
+        x=x,
+        numeric=numeric,
+        log_x=log_x,
+        mean=np.array(mean, dtype=float),
+        std=np.array(std, dtype=float),
+        n=np.array(n, dtype=int),
+        run_ids=[r for r, k in zip(run_ids, keep, strict=True) if k],
+        run_x=x[position[keep]],
+        run_y=y[keep],
+    )
+
+
+def heatmap_data(summary: pd.DataFrame, column: str) -> HeatmapData | None:
+    """Mean of ``column`` over the repeats of each pair of values, when exactly two axes are
+    swept (None otherwise). Rows are the first axis's values, columns the second's, both in
+    first-appearance order. Called by :func:`plot_experiment`."""
+    axes = sweep_axes(summary)
+    if len(axes) != 2:
+        return None
+    row_axis, col_axis = axes
+    rows = [_text(v) for v in summary[row_axis]]
+    cols = [_text(v) for v in summary[col_axis]]
+    row_labels, col_labels = list(dict.fromkeys(rows)), list(dict.fromkeys(cols))
+    y = _numbers(summary, column)
+    keep = _counted(summary) & np.isfinite(y)
+    total = np.zeros((len(row_labels), len(col_labels)))
+    n = np.zeros_like(total, dtype=int)
+    for r, c, value, k in zip(rows, cols, y, keep, strict=True):
+        if k:
+            total[row_labels.index(r), col_labels.index(c)] += value
+            n[row_labels.index(r), col_labels.index(c)] += 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = np.where(n > 0, total / np.maximum(n, 1), np.nan)
+    return HeatmapData(row_axis, col_axis, column, row_labels, col_labels, values, n)
+
+
+def target_column(summary: pd.DataFrame) -> str | None:
+    """The summary column the comparison plots rank the runs by.
+
+    ``best_val_accuracy`` when there is one, else the first ``best_val_*`` of a metric where
+    larger is better, else ``best_val_loss``, else ``best_loss``; None when none exists.
+    """
+    columns = [str(c) for c in summary.columns]
+    if "best_val_accuracy" in columns:
+        return "best_val_accuracy"
+    for col in columns:
+        if col.startswith("best_val_") and is_maximized(col.removeprefix("best_")):
+            return col
+    return next((c for c in ("best_val_loss", "best_loss") if c in columns), None)
+
+
+def read_summary(path: str | Path) -> pd.DataFrame:
+    """The rows of an experiment's ``summary.csv``.
+
+    Swept values, ``run_id``, ``status`` and ``diagnosis`` stay text exactly as written
+    (``0.001``, ``1e-05``, ``full``); every other column is a float, empty cells NaN.
+    """
+    path = Path(path)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except FileNotFoundError:
+        raise NnlabError(f"{path}: no summary") from None
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame({RUN_ID: pd.Series(dtype=str)})
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise NnlabError(f"{path}: cannot read the summary: {exc}") from None
+    text = TEXT_COLUMNS | set(sweep_axes(df))
+    for col in df.columns:
+        if col not in text:
+            df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+    return df
+
+
+def summary_from_results(runs: Sequence[Path]) -> pd.DataFrame:
+    """A summary-like frame (no swept columns) from the ``result.json`` of each run folder,
+    for an experiment written before ``summary.csv`` existed. A folder without a result is
+    a run that never finished: status ``running``, no numbers."""
+    rows = []
+    for run in runs:
+        result = store.read_json(Path(run) / store.RESULT_FILE) or {}
+        row: dict[str, Any] = {RUN_ID: Path(run).name, STATUS: result.get(STATUS, store.RUNNING)}
+        for key in ("epochs_run", "best_epoch", "wall_s"):
+            row[key] = result.get(key)
+        for kind in ("final", "best"):
+            values = result.get(kind)
+            for metric, value in (values if isinstance(values, dict) else {}).items():
+                row[f"{kind}_{metric}"] = value
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=None if rows else [RUN_ID, STATUS])
+    for col in df.columns:
+        if col not in TEXT_COLUMNS:
+            df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+    return df
+
+
+def experiment_summary(
+    experiment_dir: str | Path, runs: Sequence[Path] | None = None
+) -> pd.DataFrame:
+    """``summary.csv`` of an experiment, or, when it has none, :func:`summary_from_results` of
+    ``runs`` (default: every run folder)."""
+    experiment_dir = Path(experiment_dir)
+    path = experiment_dir / store.SUMMARY_FILE
+    if path.is_file():
+        return read_summary(path)
+    return summary_from_results(store.run_dirs(experiment_dir) if runs is None else runs)
+
+
+def read_histories(experiment_dir: str | Path, summary: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The history of every run of ``summary`` that has a readable one with a complete row
+    (failed runs are not read)."""
+    experiment_dir = Path(experiment_dir)
+    counted = _counted(summary)
+    out: dict[str, pd.DataFrame] = {}
+    for i, rid in enumerate(_text(r) for r in summary[RUN_ID]):
+        if not counted[i] or not rid:
+            continue
+        try:
+            out[rid] = read_history(experiment_dir / rid / store.HISTORY_FILE)
+        except NnlabError:
+            continue  # never wrote an epoch, or a file we cannot read: nothing to draw
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -514,13 +892,241 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     return written
 
 
-def plot_experiment(experiment_dir: str | Path, runs: Sequence[Path]) -> list[Path]:
+def _color(index: int) -> Any:
+    from matplotlib import colormaps
+
+    return colormaps["tab10"](index % GROUP_COLORS)
+
+
+def _column_label(column: str) -> str:
+    """``best_val_accuracy`` -> ``best val_accuracy``."""
+    kind, _, metric = column.partition("_")
+    return f"{kind} {metric}" if kind in ("best", "final") and metric else column
+
+
+def _draw_band(ax: Axes, curve: MeanCurve, color: Any, alpha: float) -> None:
+    if (curve.n > 1).any():
+        ax.fill_between(
+            curve.epochs,
+            _finite_or_nan(curve.mean - curve.std),
+            _finite_or_nan(curve.mean + curve.std),
+            color=color,
+            alpha=alpha,
+            linewidth=0,
+        )
+
+
+def _draw_group_curves(
+    groups: list[GroupCurve], metric: str, log_y: bool, title: str, target: Path
+) -> Path:
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
+
+    many = len(groups) > LEGEND_BELOW_MAX
+    fig = _new_figure(9.8 if many else 7.6, 5.2 + 0.22 * min(len(groups), 6) * (not many))
+    ax = fig.subplots()
+    last_epoch = 0
+    repeats = max(g.n_runs for g in groups) > 1
+    legend = []
+    for g in groups:
+        color = _color(g.color)
+        # past ten groups the colours repeat: a marker tells the second round apart, since
+        # solid and dashed already mean train and validation
+        marker = GROUP_MARKERS[(g.color // GROUP_COLORS) % len(GROUP_MARKERS)]
+        for curve, style, alpha, width in (
+            (g.train, "solid", 0.12, 1.4),
+            (g.validation, "dashed", 0.2, 1.9),
+        ):
+            if curve is None:
+                continue
+            if g.n_runs > 1:
+                _draw_band(ax, curve, color, alpha)
+            ax.plot(
+                curve.epochs,
+                _finite_or_nan(curve.mean),
+                linestyle=style,
+                color=color,
+                linewidth=width,
+                marker=marker,
+                markersize=4,
+                markevery=max(1, len(curve.epochs) // 8),
+            )
+            last_epoch = max(last_epoch, int(curve.epochs.max()))
+        label = g.label + (f" (n={g.n_runs})" if repeats else "")
+        legend.append(Line2D([], [], color=color, linewidth=2.5, marker=marker, label=label))
+    if any(g.train is not None for g in groups) and any(g.validation is not None for g in groups):
+        legend += [
+            Line2D([], [], color="dimgray", linestyle="solid", linewidth=1.4, label="train"),
+            Line2D([], [], color="dimgray", linestyle="dashed", linewidth=1.9, label="validation"),
+        ]
+    if log_y:
+        ax.set_yscale("log")
+    ax.set_xlim(0, max(last_epoch, 1))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch", fontsize=10)
+    ax.set_ylabel(metric.replace("_", " "), fontsize=10)
+    ax.tick_params(labelsize=9)
+    ax.grid(True, alpha=0.3)
+    if many:
+        fig.legend(handles=legend, loc="outside right upper", fontsize=9, frameon=False)
+    else:
+        longest = max(len(h.get_label()) for h in legend)
+        ncols = max(1, min(len(legend), 4 if longest <= 22 else 2))
+        fig.legend(
+            handles=legend, loc="outside lower center", ncols=ncols, fontsize=9, frameon=False
+        )
+    subtitle = "train solid, validation dashed"
+    if repeats:
+        subtitle += "; line = mean over seeds, band = ± 1 std"
+    fig.suptitle(f"{title}: {metric.replace('_', ' ')}", fontsize=12)
+    ax.set_title(subtitle, fontsize=9, color="dimgray")
+    return _save(fig, target)
+
+
+def _offsets(positions: np.ndarray, width: float) -> np.ndarray:
+    """Spread the runs of one categorical position side by side so repeats do not hide."""
+    out = np.zeros(positions.size)
+    for p in np.unique(positions):
+        idx = np.flatnonzero(positions == p)
+        if idx.size > 1:
+            out[idx] = np.linspace(-width, width, idx.size)
+    return out
+
+
+def _draw_value_series(
+    best: ValueSeries, final: ValueSeries | None, name: str, title: str, target: Path
+) -> Path:
+    fig = _new_figure(max(6.4, 0.9 * len(best.labels) + 3.0), 4.8)
+    ax = fig.subplots()
+    shift = 0.0 if best.numeric else 0.17  # categorical: final beside best, not on top of it
+    series = [(best, "tab:blue", "o", 1.0, -shift if final is not None else 0.0)]
+    if final is not None:
+        series.append((final, "#8fb8de", "D", 0.9, shift))
+    for s, color, marker, alpha, dx in series:
+        order = np.argsort(s.x, kind="stable") if s.numeric else np.arange(s.x.size)
+        jitter = 0.0 if s.numeric else _offsets(s.run_x, 0.06) + dx
+        has = s.n > 0
+        ax.scatter(
+            s.run_x + jitter, s.run_y, s=16, color=color, alpha=0.5 * alpha, zorder=2,
+            edgecolors="none", label=f"{_column_label(s.column)}, each run",
+        )  # fmt: skip
+        ax.errorbar(
+            s.x[has] + dx, s.mean[has], yerr=s.std[has], color=color, marker=marker,
+            markersize=7, capsize=4, linewidth=1.6, zorder=3,
+            markerfacecolor=color if s is best else "white", markeredgewidth=1.5,
+            linestyle="none", label=f"{_column_label(s.column)}, mean ± std",
+        )  # fmt: skip
+        if s.numeric:
+            xs, ys = s.x[order], s.mean[order]
+            ax.plot(xs[np.isfinite(ys)], ys[np.isfinite(ys)], color=color, linewidth=1.2, zorder=1)
+    if best.log_x:
+        ax.set_xscale("log")
+    if best.numeric:
+        ax.set_xticks(best.x, best.labels)
+        if best.log_x:
+            ax.minorticks_off()
+    else:
+        long_labels = max((len(t) for t in best.labels), default=0) > 8
+        ax.set_xticks(best.x, [t or "(none)" for t in best.labels])
+        if long_labels:
+            ax.tick_params(axis="x", labelrotation=25)
+        ax.set_xlim(-0.6, len(best.labels) - 0.4)
+    ax.set_xlabel(best.axis, fontsize=10)
+    ax.set_ylabel(_column_label(best.column), fontsize=10)
+    ax.tick_params(labelsize=9)
+    ax.grid(True, alpha=0.3)
+    fig.legend(loc="outside lower center", ncols=2, fontsize=9, frameon=False)
+    fig.suptitle(f"{title}: {_column_label(best.column)} against {name}", fontsize=12)
+    return _save(fig, target)
+
+
+def _draw_heatmap(data: HeatmapData, title: str, target: Path) -> Path:
+    from matplotlib import colormaps
+
+    rows, cols = data.values.shape
+    fig = _new_figure(max(5.0, 1.25 * cols + 3.2), max(3.6, 0.75 * rows + 2.4))
+    ax = fig.subplots()
+    # bright is better whether the column is maximised (accuracy) or minimised (loss)
+    metric = data.column.partition("_")[2] or data.column
+    cmap = colormaps["viridis" if is_maximized(metric) else "viridis_r"].copy()
+    cmap.set_bad("#e6e6e6")
+    masked = np.ma.masked_invalid(data.values)
+    image = ax.imshow(masked, cmap=cmap, aspect="auto")
+    finite = data.values[np.isfinite(data.values)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    for i in range(rows):
+        for j in range(cols):
+            value = data.values[i, j]
+            if not np.isfinite(value):
+                ax.text(j, i, "no run", ha="center", va="center", fontsize=9, color="dimgray")
+                continue
+            level = (value - lo) / (hi - lo) if hi > lo else 0.5
+            dark = level < 0.6 if cmap.name == "viridis" else level > 0.4
+            text = _format_value(value) + (f"\n(n={data.n[i, j]})" if data.n.max() > 1 else "")
+            ax.text(
+                j, i, text, ha="center", va="center", fontsize=10,
+                color="white" if dark else "black",
+            )  # fmt: skip
+    ax.set_xticks(range(cols), data.col_labels)
+    ax.set_yticks(range(rows), data.row_labels)
+    ax.set_xlabel(data.col_axis, fontsize=10)
+    ax.set_ylabel(data.row_axis, fontsize=10)
+    ax.tick_params(labelsize=9, length=0)
+    bar = fig.colorbar(image, ax=ax, shrink=0.9)
+    bar.set_label(_column_label(data.column) + " (mean over seeds)", fontsize=9)
+    fig.suptitle(f"{title}: {_column_label(data.column)}", fontsize=12)
+    return _save(fig, target)
+
+
+def plot_experiment(experiment_dir: str | Path, runs: Sequence[Path] | None = None) -> list[Path]:
     """The cross-run comparison plots of an experiment, under ``<experiment>/plots/``.
 
-    Not drawn yet: curves of every sweep point with a band over repeats, the final or best
-    metric against each swept value, a heat map for two axes (see the SPEC, "Plots").
+    * ``curves_<metric>.png`` for loss and each metric: one colour per sweep point, train solid
+      and validation dashed, mean over repeats with a band of ± 1 std;
+    * ``<target>_vs_<axis>.png`` per swept axis: the target column (:func:`target_column`) of
+      every run, its mean ± std per value, and the final value beside it in a lighter colour;
+    * ``heatmap_<target>.png`` when exactly two axes are swept.
+
+    Rows come from ``summary.csv`` (runs of the current config only); an experiment without one
+    is summarised from the ``result.json`` of ``runs`` (default: every run folder), without
+    axes. Failed runs and runs without history rows are left out. Called by :func:`plot_dir`
+    and at the end of a sweep; returns the PNGs written.
     """
-    return []
+    experiment_dir = Path(experiment_dir)
+    summary = experiment_summary(experiment_dir, runs)
+    if summary.empty or RUN_ID not in summary.columns:
+        return []
+    title = experiment_dir.resolve().name
+    out = experiment_dir / store.PLOTS_DIR
+    written: list[Path] = []
+
+    histories = read_histories(experiment_dir, summary)
+    for metric in curve_metrics(list(histories.values())):
+        groups = group_curves(summary, histories, metric)
+        if groups:
+            log_y = curves_log_y(metric, groups)
+            target = out / f"curves_{metric}.png"
+            written.append(_draw_group_curves(groups, metric, log_y, title, target))
+
+    column = target_column(summary)
+    if column is None:
+        return written
+    final_column = "final_" + column.removeprefix("best_")
+    short = _short_names(sweep_axes(summary))
+    for axis in sweep_axes(summary):
+        best = metric_vs_value(summary, axis, column)
+        if not best.n.any():
+            continue
+        final = metric_vs_value(summary, axis, final_column)
+        name = short[axis]
+        target = out / f"{column}_vs_{name}.png"
+        written.append(
+            _draw_value_series(best, final if final.n.any() else None, name, title, target)
+        )
+    heat = heatmap_data(summary, column)
+    if heat is not None and heat.n.any():
+        written.append(_draw_heatmap(heat, title, out / f"heatmap_{column}.png"))
+    return written
 
 
 def plot_dir(path: str | Path) -> list[Path]:

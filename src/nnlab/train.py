@@ -71,7 +71,7 @@ def run(
         result.update(status=store.FAILED, error=_describe(e), traceback=traceback.format_exc())
     finally:
         writer.close()
-        result.update(_summarise(writer.rows, config))
+        result.update(_summarise(writer.rows, writer.columns, config))
         result["wall_s"] = round(time.perf_counter() - t_start, 3)
         result["finished"] = _now()
         store.write_json(run_dir / store.RESULT_FILE, result)
@@ -157,13 +157,14 @@ def _evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, batch: int) -> d
     return {k: float(v) for k, v in logs.items()}
 
 
-def _summarise(rows: list[dict[str, float]], config: Any) -> dict[str, Any]:
-    """final (last row), best (over trained epochs), best_epoch of the monitor, epochs run."""
+def _summarise(rows: list[dict[str, float]], columns: list[str], config: Any) -> dict[str, Any]:
+    """final (last row), best (over trained epochs), best_epoch of the monitor, epochs run;
+    metrics in the history's column order (loss first)."""
     if not rows:
         return {"epochs_run": 0}
     trained = rows[1:]
     skip = {"epoch", "learning_rate", "epoch_seconds"}
-    final = {k: v for k, v in rows[-1].items() if k not in skip}
+    final = {k: rows[-1][k] for k in columns if k not in skip and k in rows[-1]}
     best: dict[str, float] = {}
     for key in final:
         values = [r[key] for r in trained if key in r and math.isfinite(r[key])]

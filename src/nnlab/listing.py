@@ -1,0 +1,81 @@
+"""What ``nnlab ls`` shows, read from summary.csv (or each run's result.json) alone."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from nnlab import store
+from nnlab.errors import NnlabError
+from nnlab.names import is_maximized
+
+
+def read_summary(exp_dir: Path) -> list[dict[str, str]]:
+    """summary.csv's rows; for an experiment without one, rows made from the runs' results."""
+    path = exp_dir / store.SUMMARY_FILE
+    if path.is_file():
+        with open(path, newline="", encoding="utf-8") as f:
+            return list(csv.DictReader(f))
+    rows = []
+    for run in store.run_dirs(exp_dir):
+        res = store.read_json(run / store.RESULT_FILE) or {}
+        row = {
+            "run_id": run.name,
+            "status": res.get("status", "?"),
+            "epochs_run": res.get("epochs_run", ""),
+            "wall_s": res.get("wall_s", ""),
+        }
+        row.update({f"best_{k}": v for k, v in (res.get("best") or {}).items()})
+        rows.append({k: "" if v is None else str(v) for k, v in row.items()})  # fmt: skip
+    return rows
+
+
+def target_column(rows: list[dict[str, str]]) -> str | None:
+    """The validation metric to rank by: an accuracy-like one when logged, else the loss."""
+    keys = list(rows[0]) if rows else []
+    best_val = [k for k in keys if k.startswith("best_val_")]
+    preferred = [k for k in best_val if is_maximized(k.removeprefix("best_"))]
+    return (preferred or best_val or [k for k in keys if k == "best_loss"] or [None])[0]
+
+
+def _fmt(value: Any) -> str:
+    try:
+        return f"{float(value):.4g}"
+    except (TypeError, ValueError):
+        return str(value or "")
+
+
+def table(directory: Path) -> tuple[str, list[str], list[list[str]]]:
+    """(title, columns, rows) for an experiment folder or a folder of experiments."""
+    if not directory.is_dir():
+        raise NnlabError(f"{directory}: no such folder")
+    if store.run_dirs(directory) or (directory / store.SUMMARY_FILE).is_file():
+        return _runs(directory)
+    experiments = [d for d in sorted(directory.iterdir()) if d.is_dir() and store.run_dirs(d)]
+    if not experiments:
+        raise NnlabError(f"{directory}: no experiments here (run `nnlab run CONFIG` first)")
+    rows = []
+    for exp in experiments:
+        runs = read_summary(exp)
+        target = target_column(runs)
+        done = sum(r.get("status") in store.FINISHED for r in runs)
+        failed = sum(r.get("status") == store.FAILED for r in runs)
+        values = [float(r[target]) for r in runs if target and r.get(target)]
+        best = (max if target and is_maximized(target[5:]) else min)(values) if values else None
+        wall = sum(float(r["wall_s"]) for r in runs if r.get("wall_s"))
+        rows.append([exp.name, f"{done}/{len(runs)}", str(failed),
+                     f"{target[5:]} {_fmt(best)}" if best is not None else "",
+                     f"{wall:.0f}"])  # fmt: skip
+    return str(directory), ["experiment", "finished", "failed", "best", "wall s"], rows
+
+
+def _runs(exp_dir: Path) -> tuple[str, list[str], list[list[str]]]:
+    runs = read_summary(exp_dir)
+    target = target_column(runs)
+    cols = ["run", "status", "epochs", target.removeprefix("best_") if target else "best",
+            "wall s"]  # fmt: skip
+    rows = [[r.get("run_id", ""), r.get("status", ""), r.get("epochs_run", ""),
+             _fmt(r.get(target)) if target else "", _fmt(r.get("wall_s"))]
+            for r in runs]  # fmt: skip
+    return f"{exp_dir} (best of each run)", cols, rows
