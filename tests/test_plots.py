@@ -391,7 +391,11 @@ def test_plot_dir_on_an_experiment_plots_every_run(tmp_path: Path) -> None:
     (exp / "notes").mkdir()  # not a run
 
     written = plots.plot_dir(exp)
-    assert written == [exp / n / "plots" / "learning_curves.png" for n in names]
+    assert written == [
+        *(exp / n / "plots" / "learning_curves.png" for n in names),
+        exp / "plots" / "curves_loss.png",  # no summary.csv: compared as one group of runs
+        exp / "plots" / "curves_accuracy.png",
+    ]
     assert all(png_size(p) > 0 for p in written)
     assert not (failed / "plots").exists()
 
@@ -416,7 +420,8 @@ import sys
 import nnlab.plots
 assert "matplotlib" not in sys.modules, "matplotlib imported at module import"
 written = nnlab.plots.plot_dir({str(run.parent)!r})
-assert len(written) == 1, written
+names = [p.name for p in written]
+assert names == ["learning_curves.png", "curves_loss.png", "curves_accuracy.png"], names
 heavy = sorted({{"tensorflow", "keras", "jax", "torch"}} & set(sys.modules))
 assert not heavy, heavy
 print("ok")
@@ -622,6 +627,40 @@ def test_metric_vs_value_axis_kind(
     assert s.labels == list(dict.fromkeys(values))
 
 
+@pytest.mark.parametrize(
+    ("pairs", "grid"),
+    [
+        pytest.param([("a", "1"), ("a", "2"), ("b", "1"), ("b", "2")], True, id="full_grid"),
+        pytest.param([("a", "1"), ("a", "2"), ("b", "1")], True, id="grid_missing_one"),
+        pytest.param([("a", "1"), ("b", "2")], False, id="zip_2"),
+        pytest.param([("a", "1"), ("b", "2"), ("c", "3")], False, id="zip_3"),
+    ],
+)
+def test_heatmap_only_when_the_two_axes_form_a_grid(
+    pairs: list[tuple[str, str]], grid: bool
+) -> None:
+    rows = [
+        {"run_id": f"r{i}", "model.a": a, "model.b": b, "status": "completed", "best_loss": 1.0}
+        for i, (a, b) in enumerate(pairs)
+    ]
+    assert (plots.heatmap_data(summary(rows), "best_loss") is not None) is grid
+
+
+@pytest.mark.parametrize(
+    ("values", "label"),
+    [
+        pytest.param({AXIS_LR: "0.0034567891234"}, "learning_rate=0.003457", id="long_number"),
+        pytest.param({AXIS_LR: "0.00001"}, "learning_rate=0.00001", id="as_written"),
+        pytest.param({"model.activation": "leaky_relu_x"}, "activation=leaky_relu_x", id="word"),
+    ],
+)
+def test_group_label_shortens_long_numbers(values: dict[str, str], label: str) -> None:
+    rows = [{"run_id": "r", **values, "status": "completed"}]
+    (group,) = plots.group_curves(summary(rows), {"r": curve([1.0])}, "loss")
+    assert group.label == label
+    assert group.values == values
+
+
 def test_metric_vs_value_unknown_axis() -> None:
     with pytest.raises(NnlabError) as info:
         plots.metric_vs_value(summary(LR_ROWS), AXIS_BS, "best_val_accuracy")
@@ -714,7 +753,7 @@ def fake_history(bs: float, lr: float, seed: int, epochs: int = 12) -> pd.DataFr
     """Plausible curves: larger learning rates learn faster, small batches overfit more."""
     rng = np.random.default_rng(seed)
     t = np.arange(epochs)
-    speed = 0.15 + 3.0 * lr
+    speed = 0.15 + 3.0 * lr + 0.04 * np.log2(256 / bs)
     loss = 0.7 * np.exp(-speed * t) + 0.15 + rng.normal(0, 0.01, epochs)
     overfit = 0.004 * (64 / bs) * np.maximum(t - 4, 0) ** 1.5
     val_loss = loss + 0.05 + overfit + rng.normal(0, 0.015, epochs)
@@ -803,13 +842,8 @@ def test_plot_experiment_survives_a_failed_run_without_history(tmp_path: Path) -
     }  # fmt: skip
     pd.concat([df, pd.DataFrame([row])]).to_csv(exp / store.SUMMARY_FILE, index=False)
 
-    written = plots.plot_dir(exp)
-    names = [p.relative_to(exp).as_posix() for p in written]
-    assert names[-3:] == [
-        "plots/curves_loss.png",
-        "plots/curves_accuracy.png",
-        "plots/best_val_accuracy_vs_batch_size.png",
-    ]
+    written = plots.plot_experiment(exp)
+    assert [p.name for p in written] == [*CURVES, "best_val_accuracy_vs_batch_size.png"]
     series = plots.metric_vs_value(plots.read_summary(exp / "summary.csv"), AXIS_BS, "best_loss")
     assert series.labels == ["16", "256", "full"] and series.n.tolist() == [1, 1, 0]
 

@@ -25,6 +25,31 @@ from nnlab.sweep import RunSpec
 
 STOP_GRACE_S = 60  # how long interrupted workers get to write their records
 
+# Ctrl-C (SIGTERM in a worker) raises KeyboardInterrupt where Python happens to be, and
+# Python discards it when that is a finalizer or weakref callback. The flag survives that:
+# the epoch hook and the scheduling loops check it and raise again from a safe place.
+_stop = {"requested": False}
+
+
+def _request_stop(signum: int, frame: Any) -> None:
+    _stop["requested"] = True
+    raise KeyboardInterrupt
+
+
+def _check_stop() -> None:
+    if _stop["requested"]:
+        raise KeyboardInterrupt
+
+
+def _reporting(report: Any) -> Any:
+    """The epoch hook given to a run: report progress, and stop if a stop was requested."""
+
+    def hook(epoch: int, logs: dict[str, Any]) -> None:
+        _check_stop()
+        report(epoch, logs)
+
+    return hook
+
 
 @dataclass
 class Outcome:
@@ -94,6 +119,8 @@ def execute(
         summary.write_summary(exp_dir, specs, outcome.results)
         progress.run_finished(by_id[run_id], result)
 
+    _stop["requested"] = False
+    previous = signal.signal(signal.SIGINT, _request_stop)
     try:
         if workers <= 1 or len(todo) <= 1:
             _in_process(todo, exp_dir, progress, finished)
@@ -102,6 +129,8 @@ def execute(
     except KeyboardInterrupt:
         outcome.interrupted = True
     finally:
+        signal.signal(signal.SIGINT, previous)
+        outcome.interrupted = outcome.interrupted or _stop["requested"]
         progress.stop()
         summary.write_summary(exp_dir, specs, _with_records(specs, exp_dir, outcome.results))
     return outcome
@@ -124,8 +153,9 @@ def _in_process(todo: list[RunSpec], exp_dir: Path, progress: Progress, finished
     from nnlab import train  # imports Keras: the backend is active by now
 
     for i, spec in enumerate(todo):
+        _check_stop()
         progress.run_started(spec, i)
-        report = functools.partial(progress.epoch, spec)
+        report = _reporting(functools.partial(progress.epoch, spec))
         result = train.run(spec, exp_dir / spec.run_id, report)
         plot_run(exp_dir / spec.run_id, result)
         finished(spec.run_id, result)
@@ -172,7 +202,7 @@ def _worker_main(setup: WorkerSetup, tasks: Any, events: Any, exp_dir: Path) -> 
 
     def stop(signum: int, frame: Any) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: let the bookkeeping finish
-        raise KeyboardInterrupt
+        _request_stop(signum, frame)
 
     signal.signal(signal.SIGTERM, stop)
     pid = os.getpid()
@@ -186,6 +216,7 @@ def _worker_main(setup: WorkerSetup, tasks: Any, events: Any, exp_dir: Path) -> 
         from nnlab import train
 
         while True:
+            _check_stop()
             spec = tasks.get()
             if spec is None:
                 return
@@ -196,7 +227,7 @@ def _worker_main(setup: WorkerSetup, tasks: Any, events: Any, exp_dir: Path) -> 
                 events.put(("epoch", pid, run_id, epoch, logs))
 
             try:
-                result = train.run(spec, run_dir, report)
+                result = train.run(spec, run_dir, _reporting(report))
             except KeyboardInterrupt:  # train.run recorded the run as interrupted
                 events.put(("done", pid, spec.run_id, store.read_json(run_dir / "result.json")))
                 return
@@ -237,6 +268,7 @@ def _in_workers(
     remaining = len(todo)
     try:
         while remaining:
+            _check_stop()
             try:
                 event = events.get(timeout=0.5)
             except queue.Empty:

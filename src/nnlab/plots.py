@@ -57,6 +57,7 @@ MAX_PANELS_PER_ROW = 4
 GROUP_COLORS = 10
 GROUP_MARKERS = (None, "o", "s", "^", "D", "v")
 LEGEND_BELOW_MAX = 6
+MAX_VALUE_TICKS = 8  # a tick per swept value up to this many; past it matplotlib's own ticks
 
 
 class _NothingToPlot(NnlabError):
@@ -324,6 +325,10 @@ NO_AXES_LABEL = "all runs"
 LOG_X_RATIO = 100.0
 # sample standard deviation over the repeats (the seed noise); 0 where only one run remains
 STD_DDOF = 1
+# a heat map needs the two axes to form a grid: more than this share of the pairs of values
+# present (zip and random sweeps give a diagonal or a scatter, which a heat map shows badly)
+HEATMAP_MIN_FILL = 0.5
+MAX_NUMBER_CHARS = 8  # longer numbers are shown with 4 significant digits
 
 
 @dataclass(frozen=True, eq=False)
@@ -410,10 +415,19 @@ def _short_names(axes: Sequence[str]) -> dict[str, str]:
     return {a: (s if last.count(s) == 1 else a) for a, s in zip(axes, last, strict=True)}
 
 
+def _display(text: str) -> str:
+    """A swept value for a legend or a tick: as written, but a long number (a random sweep's
+    0.0034567891234) cut to 4 significant digits."""
+    number = _as_number(text)
+    return f"{number:.4g}" if number is not None and len(text) > MAX_NUMBER_CHARS else text
+
+
 def _group_label(values: dict[str, str], short: dict[str, str]) -> str:
     if not values:
         return NO_AXES_LABEL
-    parts = [v if a == VARIANT_AXIS else f"{short[a]}={v}" for a, v in values.items()]
+    parts = [
+        _display(v) if a == VARIANT_AXIS else f"{short[a]}={_display(v)}" for a, v in values.items()
+    ]
     return ", ".join(parts)
 
 
@@ -573,8 +587,10 @@ def metric_vs_value(summary: pd.DataFrame, axis: str, column: str) -> ValueSerie
 
 def heatmap_data(summary: pd.DataFrame, column: str) -> HeatmapData | None:
     """Mean of ``column`` over the repeats of each pair of values, when exactly two axes are
-    swept (None otherwise). Rows are the first axis's values, columns the second's, both in
-    first-appearance order. Called by :func:`plot_experiment`."""
+    swept and their values form a grid (more than half of the pairs have a run, failed runs
+    included); None otherwise. Rows are the first axis's values, columns the second's, both in
+    first-appearance order; a cell is NaN where no run counted. Called by
+    :func:`plot_experiment`."""
     axes = sweep_axes(summary)
     if len(axes) != 2:
         return None
@@ -582,6 +598,9 @@ def heatmap_data(summary: pd.DataFrame, column: str) -> HeatmapData | None:
     rows = [_text(v) for v in summary[row_axis]]
     cols = [_text(v) for v in summary[col_axis]]
     row_labels, col_labels = list(dict.fromkeys(rows)), list(dict.fromkeys(cols))
+    pairs = len(set(zip(rows, cols, strict=True)))
+    if pairs <= HEATMAP_MIN_FILL * len(row_labels) * len(col_labels):
+        return None
     y = _numbers(summary, column)
     keep = _counted(summary) & np.isfinite(y)
     total = np.zeros((len(row_labels), len(col_labels)))
@@ -926,7 +945,9 @@ def _draw_group_curves(
     fig = _new_figure(9.8 if many else 7.6, 5.2 + 0.22 * min(len(groups), 6) * (not many))
     ax = fig.subplots()
     last_epoch = 0
-    repeats = max(g.n_runs for g in groups) > 1
+    counts = {g.n_runs for g in groups}
+    repeats = max(counts) > 1
+    same_n = len(counts) == 1
     legend = []
     for g in groups:
         color = _color(g.color)
@@ -952,7 +973,7 @@ def _draw_group_curves(
                 markevery=max(1, len(curve.epochs) // 8),
             )
             last_epoch = max(last_epoch, int(curve.epochs.max()))
-        label = g.label + (f" (n={g.n_runs})" if repeats else "")
+        label = g.label + (f" (n={g.n_runs})" if repeats and not same_n else "")
         legend.append(Line2D([], [], color=color, linewidth=2.5, marker=marker, label=label))
     if any(g.train is not None for g in groups) and any(g.validation is not None for g in groups):
         legend += [
@@ -977,58 +998,70 @@ def _draw_group_curves(
         )
     subtitle = "train solid, validation dashed"
     if repeats:
-        subtitle += "; line = mean over seeds, band = ± 1 std"
+        seeds = f"{min(counts)} seeds" if same_n else "seeds (n in the legend)"
+        subtitle += f"; line = mean over {seeds}, band = ± 1 std"
     fig.suptitle(f"{title}: {metric.replace('_', ' ')}", fontsize=12)
     ax.set_title(subtitle, fontsize=9, color="dimgray")
     return _save(fig, target)
 
 
-def _offsets(positions: np.ndarray, width: float) -> np.ndarray:
-    """Spread the runs of one categorical position side by side so repeats do not hide."""
-    out = np.zeros(positions.size)
-    for p in np.unique(positions):
-        idx = np.flatnonzero(positions == p)
-        if idx.size > 1:
-            out[idx] = np.linspace(-width, width, idx.size)
-    return out
-
-
 def _draw_value_series(
     best: ValueSeries, final: ValueSeries | None, name: str, title: str, target: Path
 ) -> Path:
-    fig = _new_figure(max(6.4, 0.9 * len(best.labels) + 3.0), 4.8)
+    from matplotlib.transforms import offset_copy
+
+    width = 6.8 if best.numeric else min(max(6.4, 0.9 * len(best.labels) + 3.0), 12.0)
+    fig = _new_figure(width, 4.8)
     ax = fig.subplots()
-    shift = 0.0 if best.numeric else 0.17  # categorical: final beside best, not on top of it
-    series = [(best, "tab:blue", "o", 1.0, -shift if final is not None else 0.0)]
+
+    def shifted(points: float) -> Any:
+        # side by side at the same value, on a linear, log or categorical axis alike
+        return offset_copy(ax.transData, fig=fig, x=points, y=0.0, units="points")
+
+    # (series, colour, marker, filled, offset of the mean, offset of the runs) in points
+    series = [(best, "tab:blue", "o", True, 0.0, -8.0)]
     if final is not None:
-        series.append((final, "#8fb8de", "D", 0.9, shift))
-    for s, color, marker, alpha, dx in series:
-        order = np.argsort(s.x, kind="stable") if s.numeric else np.arange(s.x.size)
-        jitter = 0.0 if s.numeric else _offsets(s.run_x, 0.06) + dx
+        series = [(best, "tab:blue", "o", True, -5.0, -13.0)]
+        series.append((final, "#7fb0dc", "D", False, 5.0, 13.0))
+    for s, color, marker, filled, dx_mean, dx_runs in series:
+        label = _column_label(s.column)
+        repeats = bool(s.n.max(initial=0) > 1)
+        if repeats:  # with one run per value its point is the mean: draw it once
+            ax.scatter(
+                s.run_x, s.run_y, s=18, color=color, alpha=0.6, zorder=2, edgecolors="none",
+                transform=shifted(dx_runs), label=f"{label}, each run",
+            )  # fmt: skip
         has = s.n > 0
-        ax.scatter(
-            s.run_x + jitter, s.run_y, s=16, color=color, alpha=0.5 * alpha, zorder=2,
-            edgecolors="none", label=f"{_column_label(s.column)}, each run",
-        )  # fmt: skip
         ax.errorbar(
-            s.x[has] + dx, s.mean[has], yerr=s.std[has], color=color, marker=marker,
-            markersize=7, capsize=4, linewidth=1.6, zorder=3,
-            markerfacecolor=color if s is best else "white", markeredgewidth=1.5,
-            linestyle="none", label=f"{_column_label(s.column)}, mean ± std",
+            s.x[has], s.mean[has], yerr=s.std[has], color=color, marker=marker, markersize=7,
+            capsize=4, linewidth=1.6, zorder=3, markerfacecolor=color if filled else "white",
+            markeredgewidth=1.5, linestyle="none", transform=shifted(dx_mean),
+            label=f"{label}, mean ± std" if repeats else label,
         )  # fmt: skip
-        if s.numeric:
+        if s.numeric:  # a trend only means something along numbers
+            order = np.argsort(s.x, kind="stable")
             xs, ys = s.x[order], s.mean[order]
-            ax.plot(xs[np.isfinite(ys)], ys[np.isfinite(ys)], color=color, linewidth=1.2, zorder=1)
+            ax.plot(
+                xs[np.isfinite(ys)], ys[np.isfinite(ys)], color=color, linewidth=1.2, zorder=1,
+                transform=shifted(dx_mean),
+            )  # fmt: skip
+    # artists drawn with an offset transform do not take part in autoscaling: give the limits
+    # every point and error bar in data coordinates
+    for s, *_ in series:
+        has = s.n > 0
+        ax.update_datalim(np.column_stack([s.run_x, s.run_y]))
+        for sign in (-1, 1):
+            ax.update_datalim(np.column_stack([s.x[has], s.mean[has] + sign * s.std[has]]))
     if best.log_x:
         ax.set_xscale("log")
-    if best.numeric:
-        ax.set_xticks(best.x, best.labels)
+    ax.autoscale_view()
+    if best.numeric and best.x.size <= MAX_VALUE_TICKS:
+        ax.set_xticks(best.x, [_display(t) for t in best.labels])
         if best.log_x:
             ax.minorticks_off()
-    else:
-        long_labels = max((len(t) for t in best.labels), default=0) > 8
-        ax.set_xticks(best.x, [t or "(none)" for t in best.labels])
-        if long_labels:
+    elif not best.numeric:
+        ax.set_xticks(best.x, [_display(t) or "(none)" for t in best.labels])
+        if max((len(t) for t in best.labels), default=0) > 8:
             ax.tick_params(axis="x", labelrotation=25)
         ax.set_xlim(-0.6, len(best.labels) - 0.4)
     ax.set_xlabel(best.axis, fontsize=10)
@@ -1048,8 +1081,8 @@ def _draw_heatmap(data: HeatmapData, title: str, target: Path) -> Path:
     ax = fig.subplots()
     # bright is better whether the column is maximised (accuracy) or minimised (loss)
     metric = data.column.partition("_")[2] or data.column
-    cmap = colormaps["viridis" if is_maximized(metric) else "viridis_r"].copy()
-    cmap.set_bad("#e6e6e6")
+    maximized = is_maximized(metric)
+    cmap = colormaps["viridis" if maximized else "viridis_r"].with_extremes(bad="#e6e6e6")
     masked = np.ma.masked_invalid(data.values)
     image = ax.imshow(masked, cmap=cmap, aspect="auto")
     finite = data.values[np.isfinite(data.values)]
@@ -1061,14 +1094,14 @@ def _draw_heatmap(data: HeatmapData, title: str, target: Path) -> Path:
                 ax.text(j, i, "no run", ha="center", va="center", fontsize=9, color="dimgray")
                 continue
             level = (value - lo) / (hi - lo) if hi > lo else 0.5
-            dark = level < 0.6 if cmap.name == "viridis" else level > 0.4
-            text = _format_value(value) + (f"\n(n={data.n[i, j]})" if data.n.max() > 1 else "")
+            dark = level < 0.6 if maximized else level > 0.4  # the dark end of viridis
+            text = f"{value:.3g}" + (f"\n(n={data.n[i, j]})" if data.n.max() > 1 else "")
             ax.text(
                 j, i, text, ha="center", va="center", fontsize=10,
                 color="white" if dark else "black",
             )  # fmt: skip
-    ax.set_xticks(range(cols), data.col_labels)
-    ax.set_yticks(range(rows), data.row_labels)
+    ax.set_xticks(range(cols), [_display(t) for t in data.col_labels])
+    ax.set_yticks(range(rows), [_display(t) for t in data.row_labels])
     ax.set_xlabel(data.col_axis, fontsize=10)
     ax.set_ylabel(data.row_axis, fontsize=10)
     ax.tick_params(labelsize=9, length=0)

@@ -1,0 +1,154 @@
+"""Memory growth across sequential runs in one process: what a single nnlab worker does.
+
+What is measured
+    The process activates the TensorFlow backend on the CPU once, then calls
+    ``nnlab.train.run(spec, run_dir)`` for N tiny circles runs one after another (N=50 by
+    default; 200 points, MLP [8], 2 epochs; distinct seeds from ``repeats: N`` expanded by
+    ``nnlab.sweep.expand``), each into its own run directory under a temporary folder. With
+    ``--plots`` it also draws each run's plots, as a worker does after ``train.run``.
+
+    After runs 5, 10, 20, 30, ... and N it collects garbage and reads the resident set size
+    (VmRSS from /proc/self/status; ``resource`` maxrss where /proc is missing), and prints a
+    table: RSS in MiB, RSS relative to RSS after run 5, and the seconds the last run took.
+
+How to read it
+    RSS after run 5 is the baseline: TensorFlow, Keras and the first traced functions are
+    loaded by then. ratio = RSS(N) / RSS(5). A worker that keeps nothing between runs stays
+    near 1.0; steady growth per run (a leaked model, graph, figure or callback) shows as a
+    ratio that keeps rising with N. PASS when ratio <= 1.3, else FAIL and exit status 1.
+    The growth per run in MiB (least squares over the checkpoints from run 10 on) is printed
+    too: multiply it by the number of runs a worker does in a long sweep to see what it costs.
+
+Usage: .venv/bin/python benchmarks/memory.py [--runs N] [--quick] [--plots]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+THRESHOLD = 1.3
+BASE_RUN = 5
+
+CONFIG = {
+    "name": "bench-memory",
+    "seed": 0,
+    "device": "cpu",
+    "data": {"name": "circles", "n_samples": 200, "noise": 0.1},
+    "model": {"hidden": [8]},
+    "train": {"epochs": 2, "batch_size": 32, "learning_rate": 0.01},
+}
+
+
+def rss_mib() -> float:
+    """Current resident set size in MiB (peak RSS where /proc is not available)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def checkpoints(n: int) -> list[int]:
+    marks = {k for k in (5, 10) if k <= n} | set(range(20, n + 1, 10)) | {n}
+    return sorted(marks)
+
+
+def slope(points: list[tuple[int, float]]) -> float:
+    """Least-squares MiB per run."""
+    if len(points) < 2:
+        return 0.0
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else 0.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description="RSS growth over N sequential nnlab.train.run calls in one process; "
+        f"PASS when RSS(N)/RSS({BASE_RUN}) <= {THRESHOLD}.",
+    )
+    parser.add_argument("--runs", type=int, default=None, help="number of runs (default 50)")
+    parser.add_argument("--quick", action="store_true", help="20 runs (~1 min)")
+    parser.add_argument(
+        "--plots", action="store_true", help="also draw each run's plots, as a worker does"
+    )
+    parser.add_argument(
+        "--threshold", type=float, default=THRESHOLD, help=f"PASS limit (default {THRESHOLD})"
+    )
+    args = parser.parse_args()
+    n = args.runs if args.runs is not None else (20 if args.quick else 50)
+    if n < BASE_RUN:
+        parser.error(f"--runs must be >= {BASE_RUN}")
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ["NNLAB_OFFLINE"] = "1"
+    t0 = time.perf_counter()
+    rss_start = rss_mib()
+    from nnlab import backend
+
+    backend.activate("tensorflow", "cpu")
+    from nnlab import execute, train
+    from nnlab.config import validate
+    from nnlab.sweep import expand
+
+    specs = expand(validate({**CONFIG, "repeats": n}))
+    assert len({s.run_id for s in specs}) == n, "expected one distinct run per seed"
+    rss_import = rss_mib()
+    print(
+        f"{n} runs of circles n_samples=200, MLP [8], 2 epochs, one process, "
+        f"plots {'on' if args.plots else 'off'}; cpu_count={os.cpu_count()}"
+    )
+    print(f"RSS at start {rss_start:.0f} MiB, after importing the backend {rss_import:.0f} MiB")
+    print()
+    print(f"{'run':>5s} {'RSS MiB':>9s} {'/RSS(5)':>8s} {'run s':>7s}")
+
+    marks = set(checkpoints(n))
+    table: list[tuple[int, float]] = []
+    statuses: dict[str, int] = {}
+    with tempfile.TemporaryDirectory(prefix="nnlab-bench-memory-") as tmp:
+        for i, spec in enumerate(specs, start=1):
+            t = time.perf_counter()
+            run_dir = Path(tmp) / spec.run_id
+            result = train.run(spec, run_dir)
+            if args.plots:
+                execute.plot_run(run_dir, result)
+            elapsed = time.perf_counter() - t
+            statuses[result["status"]] = statuses.get(result["status"], 0) + 1
+            if i in marks:
+                gc.collect()
+                rss = rss_mib()
+                table.append((i, rss))
+                base = table[0][1]
+                print(f"{i:5d} {rss:9.0f} {rss / base:8.3f} {elapsed:7.2f}", flush=True)
+
+    base, last = table[0][1], table[-1][1]
+    ratio = last / base
+    growth = slope([p for p in table if p[0] >= 10])
+    print()
+    print(f"statuses: {', '.join(f'{k} {v}' for k, v in sorted(statuses.items()))}")
+    print(f"growth from run 10 on: {growth:+.2f} MiB per run (least squares)")
+    print(f"ratio RSS({n}) / RSS({BASE_RUN}) = {last:.0f} / {base:.0f} = {ratio:.3f}")
+    print(f"total {time.perf_counter() - t0:.0f} s")
+    ok = ratio <= args.threshold and statuses.get("completed", 0) == n
+    if statuses.get("completed", 0) != n:
+        print("not every run completed: the measurement is not meaningful")
+    print(f"{'PASS' if ok else 'FAIL'} (limit {args.threshold})")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,267 @@
+"""The sweep engine end to end: run directories, summary.csv, resume after Ctrl-C or a kill,
+parallel workers, and runs that fail or diverge without stopping the others."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from nnlab import store
+from nnlab.cli import app
+
+from helpers import TINY, merge
+
+runner = CliRunner()
+
+GRID = merge(
+    TINY,
+    {"name": "grid", "repeats": 2,
+     "sweep": {"train.batch_size": [16, "full"], "train.learning_rate": [0.05, 0.005]}},
+)  # fmt: skip
+
+
+def write(tmp_path: Path, doc: dict, name: str = "exp.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def summary(exp_dir: Path) -> list[dict[str, str]]:
+    with open(exp_dir / "summary.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def started(exp_dir: Path) -> dict[str, str]:
+    """run id -> when its last attempt started (changes only when it trains again)."""
+    return {
+        d.name: (store.read_json(d / "result.json") or {}).get("started", "")
+        for d in store.run_dirs(exp_dir)
+    }
+
+
+def nnlab(*args: str, **kw) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "nnlab", *map(str, args)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def grid_run(tmp_path_factory):
+    """The 2 x 2 grid with repeats 2, run once with one worker."""
+    tmp = tmp_path_factory.mktemp("grid")
+    config = write(tmp, GRID)
+    dry = runner.invoke(app, ["sweep", str(config), "--dry-run", "--out", str(tmp / "runs")])
+    result = runner.invoke(app, ["run", str(config), "--out", str(tmp / "runs"), "-q"])
+    return tmp, config, dry, result
+
+
+def test_grid_with_repeats_gives_eight_runs_and_a_summary(grid_run):
+    tmp, _, dry, result = grid_run
+    assert result.exit_code == 0, result.output
+    exp = tmp / "runs" / "grid"
+    runs = store.run_dirs(exp)
+    assert len(runs) == 8
+    rows = summary(exp)
+    assert {r["run_id"] for r in rows} == {d.name for d in runs}
+    assert [(r["train.batch_size"], r["train.learning_rate"], r["seed"]) for r in rows] == [
+        ("16", "0.05", "0"), ("16", "0.05", "1"), ("16", "0.005", "0"), ("16", "0.005", "1"),
+        ("full", "0.05", "0"), ("full", "0.05", "1"), ("full", "0.005", "0"),
+        ("full", "0.005", "1"),
+    ]  # fmt: skip
+    assert {r["status"] for r in rows} == {"completed"}
+    assert all(r["epochs_run"] == "3" for r in rows)
+    for col in ("final_loss", "final_val_accuracy", "best_val_loss", "best_epoch", "wall_s"):
+        assert all(float(r[col]) >= 0 for r in rows), col
+    # --dry-run listed exactly these 8 ids, and trained nothing
+    listed = [line.split()[0] for line in dry.output.splitlines() if "_seed=" in line]
+    assert listed == [r["run_id"] for r in rows]
+    assert "8 runs (8 to train, 0 already finished); dry run, nothing trained" in dry.output
+
+
+def test_comparison_plots_are_drawn(grid_run):
+    plots = sorted(p.name for p in (grid_run[0] / "runs" / "grid" / "plots").glob("*.png"))
+    assert "curves_loss.png" in plots and "curves_accuracy.png" in plots
+    assert any(name.startswith("heatmap_") for name in plots)
+
+
+def test_rerun_trains_nothing_and_dry_run_says_so(grid_run):
+    tmp, config, _, _ = grid_run
+    before = started(tmp / "runs" / "grid")
+    again = runner.invoke(app, ["run", str(config), "--out", str(tmp / "runs")])
+    assert again.exit_code == 0
+    assert "0 trained, 8 already finished" in again.output
+    assert started(tmp / "runs" / "grid") == before
+    dry = runner.invoke(app, ["run", str(config), "--out", str(tmp / "runs"), "--dry-run"])
+    assert "8 runs (0 to train, 8 already finished)" in dry.output
+
+
+def test_two_workers_give_the_same_runs_as_one(grid_run, tmp_path):
+    one = {(r["run_id"], r["status"]) for r in summary(grid_run[0] / "runs" / "grid")}
+    proc = nnlab("run", grid_run[1], "--out", tmp_path, "--workers", "2", "-q")
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    two = {(r["run_id"], r["status"]) for r in summary(tmp_path / "grid")}
+    assert two == one and len(two) == 8
+    pids = {
+        json.loads((d / "env.json").read_text())["pid"] for d in store.run_dirs(tmp_path / "grid")
+    }
+    assert len(pids) == 2  # two worker processes shared the eight runs
+
+
+def wait_for_progress(exp_dir: Path, n: int, timeout: float = 240) -> None:
+    """Until ``n`` runs completed and another one is mid-training (a few epochs written)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status = {d: store.run_status(d) for d in store.run_dirs(exp_dir)}
+        done = [d for d, s in status.items() if s == "completed"]
+        busy = [
+            d for d, s in status.items() if s == "running" and (d / "history.csv").is_file()
+            and len((d / "history.csv").read_text().splitlines()) >= 4
+        ]  # fmt: skip
+        if len(done) >= n and busy:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"never saw {n} runs completed and one in progress in {timeout}s")
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigint_mid_sweep_then_the_same_command_finishes_only_the_rest(tmp_path, workers):
+    doc = merge(GRID, {"train": {"epochs": 12}})
+    config = write(tmp_path, doc)
+    exp = tmp_path / "grid"
+    proc = nnlab("run", config, "--out", tmp_path, "--workers", workers, "-q")
+    wait_for_progress(exp, 2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err.decode()[-2000:]
+    assert b"run the same command again to finish the rest" in err
+    statuses = {r["run_id"]: r["status"] for r in summary(exp)}
+    assert "interrupted" in statuses.values()  # the run in progress was recorded as such
+    finished = {r for r, s in statuses.items() if s == "completed"}
+    before = started(exp)
+    again = runner.invoke(app, ["run", str(config), "--out", str(tmp_path), "-q"])
+    assert again.exit_code == 0, again.output
+    after = started(exp)
+    retrained = {r for r in after if after[r] != before.get(r)}
+    assert retrained == set(after) - finished  # exactly the runs that had not completed
+    assert len(after) == 8
+    assert {r["status"] for r in summary(exp)} == {"completed"}
+
+
+def test_sigkill_of_the_process_group_then_resume(tmp_path):
+    doc = merge(GRID, {"train": {"epochs": 12}})
+    config = write(tmp_path, doc)
+    exp = tmp_path / "grid"
+    proc = nnlab("run", config, "--out", tmp_path, "--workers", "2", "-q",
+                 start_new_session=True)  # fmt: skip
+    wait_for_progress(exp, 2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=60)
+    records = {d.name: store.run_status(d) for d in store.run_dirs(exp)}
+    assert "running" in records.values()  # killed mid-run: the record says so
+    finished = {r for r, s in records.items() if s == "completed"}
+    before = started(exp)
+    again = runner.invoke(app, ["run", str(config), "--out", str(tmp_path), "-q"])
+    assert again.exit_code == 0, again.output
+    after = started(exp)
+    assert {r for r in after if after[r] != before.get(r)} == set(after) - finished
+    assert {r["status"] for r in summary(exp)} == {"completed"} and len(after) == 8
+
+
+def test_impossible_points_do_not_stop_the_others(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "y": x @ [1.0, -1.0]}).to_csv(
+        tmp_path / "lin.csv", index=False
+    )
+    (tmp_path / "bad.py").write_text("def build():\n    raise RuntimeError('no model today')\n")
+    doc = {
+        "name": "mixed",
+        "data": {"name": "csv", "path": "lin.csv", "target": "y"},
+        "train": {"epochs": 20, "optimizer": "sgd"},
+        "sweep": {
+            "params": {"train.learning_rate": [0.01, 5.0]},
+            "variants": {"mlp": {}, "broken": {"model.kind": "custom",
+                                               "model.builder": "bad.py:build"}},
+        },
+    }  # fmt: skip
+    result = runner.invoke(app, ["run", str(write(tmp_path, doc)), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1, result.output  # a run failed
+    rows = {(r["variant"], r["train.learning_rate"]): r for r in summary(tmp_path / "o" / "mixed")}
+    assert rows[("mlp", "0.01")]["status"] == "completed"
+    assert rows[("mlp", "5.0")]["status"] == "diverged"
+    assert rows[("broken", "0.01")]["status"] == rows[("broken", "5.0")]["status"] == "failed"
+    failed = store.read_json(tmp_path / "o" / "mixed" / rows[("broken", "0.01")]["run_id"]
+                             / "result.json")  # fmt: skip
+    assert failed["error"] == "RuntimeError: no model today"
+
+
+def test_a_worker_that_dies_fails_its_run_and_the_rest_finish(tmp_path):
+    (tmp_path / "die.py").write_text(
+        "import os, signal\ndef build():\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    doc = merge(TINY, {"name": "crash", "model": {"hidden": None},
+                       "sweep": {"variants": {"a": {"model.hidden": [4]},
+                                              "dies": {"model.kind": "custom",
+                                                       "model.builder": "die.py:build"},
+                                              "b": {"model.hidden": [6]},
+                                              "c": {"model.hidden": [8]}}}})  # fmt: skip
+    proc = nnlab("run", write(tmp_path, doc), "--out", tmp_path, "--workers", "2", "-q")
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 1, err.decode()[-2000:]
+    rows = {r["variant"]: r for r in summary(tmp_path / "crash")}
+    assert {v: r["status"] for v, r in rows.items()} == {
+        "a": "completed", "dies": "failed", "b": "completed", "c": "completed"
+    }  # fmt: skip
+    res = store.read_json(tmp_path / "crash" / rows["dies"]["run_id"] / "result.json")
+    assert res["error"].startswith("the worker process died (exit code -9) during the run")
+
+
+@pytest.mark.parametrize(
+    "sweep,expected",
+    [
+        pytest.param({"mode": "zip", "params": {"train.epochs": [1, 2],
+                                                 "train.batch_size": [8]}},
+                     "error: sweep.params: zip needs lists of equal length", id="zip"),
+        pytest.param({"train.epoch": [1, 2]}, "error: train.epoch: unknown key", id="path"),
+        pytest.param({"train.epochs": [1, "two"]},
+                     "error: train.epochs: must be an integer, got 'two'", id="type"),
+    ],
+)  # fmt: skip
+def test_bad_sweeps_exit_2_before_anything_runs(tmp_path, sweep, expected):
+    config = write(tmp_path, merge(TINY, {"sweep": sweep}))
+    result = runner.invoke(app, ["run", str(config), "--out", str(tmp_path / "runs")])
+    assert result.exit_code == 2
+    assert result.output.startswith(expected), result.output
+    assert not (tmp_path / "runs").exists()
+
+
+def test_sweep_command_adds_axes(tmp_path):
+    config = write(tmp_path, TINY)
+    result = runner.invoke(app, ["sweep", str(config), "-p", "train.batch_size=8,full",
+                                 "-p", "model.hidden=[4],[4,4]", "--out", str(tmp_path), "-q"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = summary(tmp_path / "tiny")
+    assert [(r["train.batch_size"], r["model.hidden"]) for r in rows] == [
+        ("8", "[4]"), ("8", "[4, 4]"), ("full", "[4]"), ("full", "[4, 4]")
+    ]  # fmt: skip
+    recorded = yaml.safe_load((tmp_path / "tiny" / "experiment.yaml").read_text())
+    assert recorded["sweep"]["params"]["train.batch_size"] == [8, "full"]
+    listing = runner.invoke(app, ["ls", str(tmp_path / "tiny")])
+    assert listing.exit_code == 0 and listing.output.count("completed") == 4
+    top = runner.invoke(app, ["ls", str(tmp_path)])
+    assert "tiny" in top.output and "4/4" in top.output
