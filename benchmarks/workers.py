@@ -160,9 +160,18 @@ def run_nnlab(config: Path, workers: int, out: Path) -> dict:
     with open(exp / "summary.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     results = [json.loads(p.read_text()) for p in sorted(exp.glob("*/result.json"))]
+    # final val_accuracy keyed like the plain loop's order: (batch_size, learning_rate, seed)
+    final = {
+        (int(r["train.batch_size"]), float(r["train.learning_rate"]), int(r["seed"])): float(
+            r["final_val_accuracy"]
+        )
+        for r in rows
+        if r.get("final_val_accuracy")
+    }
     return {
         "wall": elapsed,
         "runs": {(r["run_id"], r["status"]) for r in rows},
+        "final": final,
         "fit_s": sum(r.get("fit_s", 0.0) for r in results),
         "run_wall_s": sum(r.get("wall_s", 0.0) for r in results),
         "n_results": len(results),
@@ -305,8 +314,20 @@ def main() -> int:
             f"summary) = {extra['startup']:.1f}; plotting all runs again (nnlab plot, "
             f"incl. its start and the experiment plots) = {extra['replot']:.1f}"
         )
-    accs = samples["plain"][-1]["val_accuracy"]
-    print(f"  plain final val_accuracy per run: {', '.join(f'{a:.3f}' for a in accs)}")
+    print()
+    plain_acc = samples["plain"][-1]["val_accuracy"]
+    keys = [
+        (bs, lr, SEED + k)
+        for bs in BATCH_SIZES
+        for lr in LEARNING_RATES
+        for k in range(args.repeats_per_point)
+    ]
+    nn_acc = [samples["workers1"][-1]["final"].get(key, float("nan")) for key in keys]
+    print("same work? final val_accuracy per run (batch_size, learning_rate, seed order):")
+    print(f"  plain    {' '.join(f'{a:.3f}' for a in plain_acc)}")
+    print(f"  workers1 {' '.join(f'{a:.3f}' for a in nn_acc)}")
+    diff = max(abs(a - b) for a, b in zip(plain_acc, nn_acc, strict=True))
+    print(f"  largest difference {diff:.3f} (0 when both train the same model on the same data)")
 
     print()
     ok = True

@@ -370,39 +370,3 @@ def test_ctrl_c_keeps_history_and_the_same_command_finishes(tmp_path):
     assert again.exit_code == 0
     assert store.read_json(history.parent / "result.json")["status"] == "completed"
     assert len(pd.read_csv(history)) == 101
-
-
-def test_run_refuses_a_sweep_block_for_now(tmp_path):
-    config = write_config(tmp_path, merge(TINY, {"sweep": {"train.batch_size": [8, 16]}}))
-    result = invoke("run", config, "--out", tmp_path / "runs")
-    assert result.exit_code == 2
-    assert result.output.startswith("error: sweep: sweeps are not supported")
-    assert not (tmp_path / "runs").exists()
-
-
-def test_records_config_as_given_and_resolved(tmp_path):
-    config = write_config(tmp_path, TINY)
-    result = invoke("run", config, "--out", tmp_path, "-q", "--set", "train.epochs=2",
-                    "--set", "model.l2=0.01")  # fmt: skip
-    assert result.exit_code == 0, result.output
-    given = yaml.safe_load((tmp_path / "tiny" / "experiment.yaml").read_text())
-    assert given["train"]["epochs"] == 2 and given["model"]["l2"] == 0.01
-    assert "dropout" not in given["model"]  # as given: defaults are not filled in
-    resolved = yaml.safe_load((only_run(tmp_path / "tiny") / "config.yaml").read_text())
-    assert resolved["train"]["epochs"] == 2 and resolved["model"]["l2"] == 0.01
-    assert resolved["model"]["dropout"] == 0.0 and resolved["seed"] == 0
-    assert "sweep" not in resolved and "repeats" not in resolved
-
-
-def test_same_seed_same_history_across_processes(tmp_path):
-    config = write_config(tmp_path, TINY)
-    histories = []
-    for out in ("a", "b"):
-        done = subprocess.run(
-            [sys.executable, "-m", "nnlab", "run", str(config), "--out", str(tmp_path / out),
-             "-q"], capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr[-2000:]
-        h = pd.read_csv(only_run(tmp_path / out / "tiny") / "history.csv")
-        histories.append(h.drop(columns=["epoch_seconds"]))
-    pd.testing.assert_frame_equal(*histories, check_exact=True)

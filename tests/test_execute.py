@@ -252,8 +252,8 @@ def test_bad_sweeps_exit_2_before_anything_runs(tmp_path, sweep, expected):
 
 def test_sweep_command_adds_axes(tmp_path):
     config = write(tmp_path, TINY)
-    result = runner.invoke(app, ["sweep", str(config), "-p", "train.batch_size=8,full",
-                                 "-p", "model.hidden=[4],[4,4]", "--out", str(tmp_path), "-q"])  # fmt: skip
+    args = ["-p", "train.batch_size=8,full", "-p", "model.hidden=[4],[4,4]"]
+    result = runner.invoke(app, ["sweep", str(config), *args, "--out", str(tmp_path), "-q"])
     assert result.exit_code == 0, result.output
     rows = summary(tmp_path / "tiny")
     assert [(r["train.batch_size"], r["model.hidden"]) for r in rows] == [

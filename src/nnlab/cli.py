@@ -186,6 +186,8 @@ def _experiment(
     outcome = execute.execute(
         specs, exp_dir, force=force, workers=workers, progress=progress, device=device_info
     )
+    if outcome.plot_error:
+        err.print(f"warning: comparison plots failed: {outcome.plot_error}", markup=False)
     if outcome.interrupted:
         err.print(
             f"interrupted: finished runs are kept in {exp_dir}; run the same command again "

@@ -482,18 +482,35 @@ def load_config(
 
 
 def _absolutise_paths(doc: dict[str, Any], base: Path) -> None:
-    """Relative data and builder paths are relative to the config file's folder."""
-    data = doc.get("data")
+    """Relative data and builder paths are relative to the config file's folder, in the base
+    config and in the sweep block (a variant or an axis may name a file too)."""
+    data, model = doc.get("data"), doc.get("model")
     if isinstance(data, dict) and isinstance(data.get("path"), str):
         data["path"] = _resolve(data["path"], base)
-    model = doc.get("model")
-    if (
-        isinstance(model, dict)
-        and isinstance(model.get("builder"), str)
-        and ":" in model["builder"]
-    ):
-        file, _, func = model["builder"].rpartition(":")
-        model["builder"] = f"{_resolve(file, base)}:{func}"
+    if isinstance(model, dict) and isinstance(model.get("builder"), str):
+        model["builder"] = _resolve_builder(model["builder"], base)
+    sweep = doc.get("sweep")
+    if not isinstance(sweep, dict):
+        return
+    full = {"mode", "params", "samples", "variants"} & set(sweep)
+    settings = [sweep.get("params") or {}] if full else [sweep]
+    settings += [v for v in (sweep.get("variants") or {}).values() if full]
+    for block in settings:
+        if not isinstance(block, dict):
+            continue
+        for key, fix in (("data.path", _resolve), ("model.builder", _resolve_builder)):
+            value = block.get(key)
+            if isinstance(value, str):
+                block[key] = fix(value, base)
+            elif isinstance(value, list):
+                block[key] = [fix(v, base) if isinstance(v, str) else v for v in value]
+
+
+def _resolve_builder(spec: str, base: Path) -> str:
+    if ":" not in spec:
+        return spec
+    file, _, func = spec.rpartition(":")
+    return f"{_resolve(file, base)}:{func}"
 
 
 def _resolve(path: str, base: Path) -> str:

@@ -59,6 +59,7 @@ class Outcome:
     trained: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     interrupted: bool = False
+    plot_error: str | None = None
 
     @property
     def failed(self) -> list[str]:
@@ -133,7 +134,21 @@ def execute(
         outcome.interrupted = outcome.interrupted or _stop["requested"]
         progress.stop()
         summary.write_summary(exp_dir, specs, _with_records(specs, exp_dir, outcome.results))
+    if len(specs) > 1:
+        outcome.plot_error = plot_experiment(exp_dir)
     return outcome
+
+
+def plot_experiment(exp_dir: Path) -> str | None:
+    """Draw the comparison plots; returns the problem, if any (never fatal: the results are
+    safe on disk and ``nnlab plot`` can retry)."""
+    from nnlab import plots
+
+    try:
+        plots.plot_experiment(exp_dir)
+    except Exception as e:
+        return f"{type(e).__name__}: {e}"
+    return None
 
 
 def _with_records(
