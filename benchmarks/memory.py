@@ -6,6 +6,9 @@ What is measured
     default; 200 points, MLP [8], 2 epochs; distinct seeds from ``repeats: N`` expanded by
     ``nnlab.sweep.expand``), each into its own run directory under a temporary folder. With
     ``--plots`` it also draws each run's plots, as a worker does after ``train.run``.
+    With ``--plain`` it runs the same loop without nnlab instead (build the same Keras MLP,
+    compile, ``fit`` with validation data, ``keras.backend.clear_session()``), to tell
+    growth that nnlab adds from growth that Keras/TensorFlow shows on its own.
 
     After runs 5, 10, 20, 30, ... and N it collects garbage and reads the resident set size
     (VmRSS from /proc/self/status; ``resource`` maxrss where /proc is missing), and prints a
@@ -19,7 +22,7 @@ How to read it
     The growth per run in MiB (least squares over the checkpoints from run 10 on) is printed
     too: multiply it by the number of runs a worker does in a long sweep to see what it costs.
 
-Usage: .venv/bin/python benchmarks/memory.py [--runs N] [--quick] [--plots]
+Usage: .venv/bin/python benchmarks/memory.py [--runs N] [--quick] [--plots] [--plain]
 """
 
 from __future__ import annotations
@@ -75,6 +78,36 @@ def slope(points: list[tuple[int, float]]) -> float:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else 0.0
 
 
+def plain_run(seed: int) -> dict[str, str]:
+    """One run as a hand-written Keras loop: the same data, model and fit, no nnlab."""
+    import keras
+    from sklearn.datasets import make_circles
+    from sklearn.model_selection import train_test_split
+
+    keras.utils.set_random_seed(seed)
+    x, y = make_circles(n_samples=200, noise=0.1, factor=0.5, random_state=seed)
+    x_tr, x_va, y_tr, y_va = train_test_split(
+        x.astype("float32"), y, test_size=0.25, random_state=seed, stratify=y
+    )
+    mean, std = x_tr.mean(axis=0), x_tr.std(axis=0)
+    x_tr, x_va = (x_tr - mean) / std, (x_va - mean) / std
+    model = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=0.01),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+    )
+    model.fit(x_tr, y_tr, batch_size=32, epochs=2, validation_data=(x_va, y_va), verbose=0)
+    keras.backend.clear_session()
+    return {"status": "completed"}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description="RSS growth over N sequential nnlab.train.run calls in one process; "
@@ -84,6 +117,11 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="20 runs (~1 min)")
     parser.add_argument(
         "--plots", action="store_true", help="also draw each run's plots, as a worker does"
+    )
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="the same runs as a plain Keras loop without nnlab (baseline for the growth)",
     )
     parser.add_argument(
         "--threshold", type=float, default=THRESHOLD, help=f"PASS limit (default {THRESHOLD})"
@@ -108,9 +146,10 @@ def main() -> int:
     specs = expand(validate({**CONFIG, "repeats": n}))
     assert len({s.run_id for s in specs}) == n, "expected one distinct run per seed"
     rss_import = rss_mib()
+    what = "plain Keras loop (no nnlab)" if args.plain else "nnlab.train.run"
     print(
-        f"{n} runs of circles n_samples=200, MLP [8], 2 epochs, one process, "
-        f"plots {'on' if args.plots else 'off'}; cpu_count={os.cpu_count()}"
+        f"{n} runs of circles n_samples=200, MLP [8], 2 epochs, one process, {what}, "
+        f"plots {'on' if args.plots and not args.plain else 'off'}; cpu_count={os.cpu_count()}"
     )
     print(f"RSS at start {rss_start:.0f} MiB, after importing the backend {rss_import:.0f} MiB")
     print()
@@ -123,9 +162,12 @@ def main() -> int:
         for i, spec in enumerate(specs, start=1):
             t = time.perf_counter()
             run_dir = Path(tmp) / spec.run_id
-            result = train.run(spec, run_dir)
-            if args.plots:
-                execute.plot_run(run_dir, result)
+            if args.plain:
+                result = plain_run(spec.seed)
+            else:
+                result = train.run(spec, run_dir)
+                if args.plots:
+                    execute.plot_run(run_dir, result)
             elapsed = time.perf_counter() - t
             statuses[result["status"]] = statuses.get(result["status"], 0) + 1
             if i in marks:

@@ -208,7 +208,7 @@ def main() -> int:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="2 epochs, 1 seed per point (4 runs), no fixed-cost extras (~1.5 min)",
+        help="2 epochs, 1 seed per point (4 runs), no fixed-cost extras (~1 min)",
     )
     parser.add_argument(
         "--repeat",
@@ -310,9 +310,9 @@ def main() -> int:
     )
     if extra:
         print(
-            f"  fixed cost of nnlab run (start, TF import, config and data checks, "
-            f"summary) = {extra['startup']:.1f}; plotting all runs again (nnlab plot, "
-            f"incl. its start and the experiment plots) = {extra['replot']:.1f}"
+            f"  nnlab run with nothing left to train (start, TF import, checks, summary, "
+            f"comparison plots) = {extra['startup']:.1f}; nnlab plot of the experiment "
+            f"(its start, every run's plots, comparison plots) = {extra['replot']:.1f}"
         )
     print()
     plain_acc = samples["plain"][-1]["val_accuracy"]
