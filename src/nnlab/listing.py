@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from nnlab import store
+from nnlab import names, store
 from nnlab.errors import NnlabError
 from nnlab.names import is_maximized
 
@@ -32,11 +32,8 @@ def read_summary(exp_dir: Path) -> list[dict[str, str]]:
 
 
 def target_column(rows: list[dict[str, str]]) -> str | None:
-    """The validation metric to rank by: an accuracy-like one when logged, else the loss."""
-    keys = list(rows[0]) if rows else []
-    best_val = [k for k in keys if k.startswith("best_val_")]
-    preferred = [k for k in best_val if is_maximized(k.removeprefix("best_"))]
-    return (preferred or best_val or [k for k in keys if k == "best_loss"] or [None])[0]
+    """The validation metric to rank by, the same one the comparison plots use."""
+    return names.target_column(list(rows[0]) if rows else [])
 
 
 def _fmt(value: Any) -> str:

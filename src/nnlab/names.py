@@ -103,3 +103,15 @@ def unknown_name(kind: str, name: object, choices: object) -> str:
 def is_maximized(metric: str) -> bool:
     """True when a larger value of ``metric`` (or ``val_<metric>``) is better."""
     return metric.removeprefix("val_").removeprefix("test_") in MAXIMIZED_METRICS
+
+
+def target_column(columns: list[str]) -> str | None:
+    """The summary column runs are ranked by (plots, ``nnlab ls``): ``best_val_accuracy`` when
+    there is one, else the first ``best_val_*`` of a metric where larger is better, else
+    ``best_val_loss``, else ``best_loss``; None when none exists."""
+    if "best_val_accuracy" in columns:
+        return "best_val_accuracy"
+    for col in columns:
+        if col.startswith("best_val_") and is_maximized(col.removeprefix("best_")):
+            return col
+    return next((c for c in ("best_val_loss", "best_loss") if c in columns), None)

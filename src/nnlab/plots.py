@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from nnlab import store
+from nnlab import names, store
 from nnlab.errors import NnlabError
 from nnlab.names import is_maximized
 
@@ -615,18 +615,8 @@ def heatmap_data(summary: pd.DataFrame, column: str) -> HeatmapData | None:
 
 
 def target_column(summary: pd.DataFrame) -> str | None:
-    """The summary column the comparison plots rank the runs by.
-
-    ``best_val_accuracy`` when there is one, else the first ``best_val_*`` of a metric where
-    larger is better, else ``best_val_loss``, else ``best_loss``; None when none exists.
-    """
-    columns = [str(c) for c in summary.columns]
-    if "best_val_accuracy" in columns:
-        return "best_val_accuracy"
-    for col in columns:
-        if col.startswith("best_val_") and is_maximized(col.removeprefix("best_")):
-            return col
-    return next((c for c in ("best_val_loss", "best_loss") if c in columns), None)
+    """The summary column the comparison plots rank the runs by (see names.target_column)."""
+    return names.target_column([str(c) for c in summary.columns])
 
 
 def read_summary(path: str | Path) -> pd.DataFrame:

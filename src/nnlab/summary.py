@@ -28,8 +28,6 @@ def _cell(value: Any) -> str:
         return str(value).lower()
     if isinstance(value, float):
         return repr(value)
-    if isinstance(value, dict | list):
-        return str(value)
     return str(value)
 
 
