@@ -41,6 +41,11 @@ def test_defaults_follow_the_spec():
     assert cfg.train.capture == []
 
 
+def test_capture_kinds_are_kept_once_in_order():
+    cfg = validate(with_(train={"capture": ["gradients", "weights", "gradients"]}))
+    assert cfg.train.capture == ["gradients", "weights"]
+
+
 @pytest.mark.parametrize(
     "doc,expected",
     [
@@ -94,6 +99,19 @@ def test_defaults_follow_the_spec():
                 "lr_schedule, capture"
             ],
             id="unknown_nested_key",
+        ),
+        pytest.param(
+            with_(train={"capture": ["weight", "gradients"]}),
+            [
+                "train.capture.0: unknown value 'weight' (did you mean 'weights'?); "
+                "valid: batches, gradients, weights"
+            ],
+            id="unknown_capture",
+        ),
+        pytest.param(
+            with_(train={"capture": "weights"}),
+            ["train.capture: must be a list, got 'weights'"],
+            id="capture_not_a_list",
         ),
         pytest.param(
             with_(data={"name": "circle"}),

@@ -288,12 +288,7 @@ class TrainConfig(_Strict):
     @field_validator("capture")
     @classmethod
     def _capture(cls, v: list[str]) -> list[str]:
-        if v:
-            raise ValueError(
-                "not supported by this version of nnlab yet (weights, gradients and batches "
-                "capture come with the training-dynamics instruments); remove it"
-            )
-        return v
+        return list(dict.fromkeys(v))  # each once, in the order given
 
     @field_validator("metrics")
     @classmethod

@@ -17,7 +17,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from nnlab import backend, callbacks, compile, envinfo, names, store
+from nnlab import backend, callbacks, capture, compile, diagnose, envinfo, names, store
 from nnlab.data import Dataset, load_dataset
 from nnlab.models import build_model
 from nnlab.sweep import RunSpec
@@ -50,11 +50,12 @@ def run(
     result: dict[str, Any] = {"run_id": spec.run_id, "status": store.RUNNING, "started": _now()}
     store.begin_run(run_dir, config.run_dict(), result)
     writer = callbacks.HistoryWriter(run_dir / store.HISTORY_FILE)
+    captured: list[capture.Capture] = []
     try:
         backend.set_seed(spec.seed, config.backend)
         store.write_json(run_dir / store.ENV_FILE, envinfo.collect(config))
         data = load_dataset(config.data, spec.seed)
-        model, info = _fit(spec, data, writer, report)
+        model, info = _fit(spec, data, writer, report, run_dir, captured)
         result.update(info)
         if (
             data.raw_train is not None
@@ -71,7 +72,10 @@ def run(
         result.update(status=store.FAILED, error=_describe(e), traceback=traceback.format_exc())
     finally:
         writer.close()
+        for cap in captured:
+            cap.close()
         result.update(_summarise(writer.rows, writer.columns, config))
+        result["diagnosis"] = diagnose.diagnose_result(writer.rows, result, config)
         result["wall_s"] = round(time.perf_counter() - t_start, 3)
         result["finished"] = _now()
         store.write_json(run_dir / store.RESULT_FILE, result)
@@ -87,10 +91,16 @@ def _describe(e: Exception) -> str:
 
 
 def _fit(
-    spec: RunSpec, data: Dataset, writer: callbacks.HistoryWriter, report: Reporter | None
+    spec: RunSpec,
+    data: Dataset,
+    writer: callbacks.HistoryWriter,
+    report: Reporter | None,
+    run_dir: Path,
+    captured: list[capture.Capture],
 ) -> tuple[keras.Model, dict[str, Any]]:
     """Compile, evaluate the untrained model (epoch 0), fit; returns the model and what the
-    result records about the fit (status, timings, sizes, test metrics)."""
+    result records about the fit (status, timings, sizes, test metrics). The capture, when
+    ``train.capture`` asks for one, is appended to ``captured`` for the caller to close."""
     config, train = spec.config, spec.config.train
     model = build_model(config, data)
     model.compile(
@@ -107,11 +117,20 @@ def _fit(
     logs = _evaluate(model, data.x_train, y_train, eval_batch)
     logs.update({f"val_{k}": v for k, v in _evaluate(model, data.x_val, y_val, eval_batch).items()})
     writer.write_row(0, logs, callbacks.current_lr(model), time.perf_counter() - t0)
+    cbs: list[keras.callbacks.Callback] = []
+    if train.capture:
+        loss = compile.loss_name(train, data)
+        cap = capture.Capture(model, run_dir, train.capture, data.x_train, y_train, batch, loss,
+                              spec.seed)  # fmt: skip
+        captured.append(cap)
+        cap.record(0)
+        cbs.append(cap)
 
     guard = callbacks.DivergenceStop()
     stopper = callbacks.early_stopping(train)
-    cbs: list[keras.callbacks.Callback] = [
+    cbs = [
         *callbacks.lr_schedule(train),  # first: it sets the rate the writer records
+        *cbs,
         writer,
         guard,
         *stopper,
@@ -134,6 +153,7 @@ def _fit(
     out["steps_per_epoch"] = math.ceil(len(data.x_train) / batch)
     out["n_train"], out["n_val"] = len(data.x_train), len(data.x_val)
     out["baseline_accuracy"] = data.majority_baseline()
+    out["baseline_loss"] = data.no_skill_loss(compile.loss_name(train, data))
     out["task"], out["loss"] = data.task, compile.loss_name(train, data)
     out["metrics"] = compile.metric_names(train, data)
     if guard.diverged_epoch is not None:

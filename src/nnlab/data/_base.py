@@ -64,3 +64,19 @@ class Dataset:
             return None
         counts = np.bincount(self.y_train.astype(np.int64), minlength=self.n_classes)
         return float(np.mean(self.y_val == np.argmax(counts)))
+
+    def no_skill_loss(self, loss: str) -> float | None:
+        """The training loss of the best constant prediction: the class frequencies for
+        cross-entropy (their entropy), the mean for squared error (the variance), the median
+        for absolute error. None for the other losses."""
+        y = np.asarray(self.y_train, dtype=np.float64)
+        if loss in ("binary_crossentropy", "sparse_categorical_crossentropy",
+                    "categorical_crossentropy") and self.task != "regression":  # fmt: skip
+            q = np.bincount(y.astype(np.int64), minlength=self.n_classes or 2) / len(y)
+            q = q[q > 0]
+            return float(-(q * np.log(q)).sum())
+        if loss == "mean_squared_error":
+            return float(y.var())
+        if loss == "mean_absolute_error":
+            return float(np.abs(y - np.median(y)).mean())
+        return None

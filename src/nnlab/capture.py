@@ -1,0 +1,259 @@
+"""``train.capture``: what happens inside the network while it learns.
+
+* ``weights``: mean, std and L2 norm of every kernel and bias, per layer, at epoch 0 (before
+  training) and after each epoch, in ``weights.csv``;
+* ``gradients``: mean, std and L2 norm of the gradient of the training loss with respect to
+  every kernel, on one fixed batch of training data, at the same epochs, plus the
+  update-to-weight ratio ``learning_rate * |grad| / |kernel|`` (the step plain SGD would take,
+  relative to the weights; about 1e-3 is the usual rule of thumb), in ``gradients.csv``;
+* ``batches``: the loss and metrics of every training batch, in ``batches.csv``.
+
+weights.csv and gradients.csv are long tables, ``epoch,layer,tensor,stat,value``, with layers
+in model order; batches.csv is ``epoch,batch,step,size,loss,<metrics>``. Every file is
+streamed and flushed as each epoch ends, like history.csv, so a killed run keeps what it had.
+
+The gradient is computed in training mode (dropout, noise and batch statistics active, as in a
+training step) with each backend's own autodiff: ``tf.GradientTape``, ``jax.grad`` over
+``stateless_call``, or torch's ``backward``. Every non-trainable variable (batch-norm moving
+statistics, random-seed states) is restored afterwards, so capturing never changes training.
+Imported only by ``train``, after ``backend.activate``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+WEIGHTS_FILE = "weights.csv"
+GRADIENTS_FILE = "gradients.csv"
+BATCHES_FILE = "batches.csv"
+LONG_COLUMNS = ("epoch", "layer", "tensor", "stat", "value")
+GRADIENT_BATCH = 256  # samples in the fixed batch the gradients are measured on
+TENSORS = ("kernel", "bias")
+
+
+class _Csv:
+    """A CSV file written a row at a time and flushed on demand."""
+
+    def __init__(self, path: Path, header: list[str] | tuple[str, ...]) -> None:
+        self._file = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self._writer = csv.writer(self._file)
+        self._writer.writerow(header)
+
+    def rows(self, rows: list[list[Any]]) -> None:
+        self._writer.writerows(rows)
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def stats(values: np.ndarray) -> dict[str, float]:
+    """mean, std and L2 norm of a tensor, in float64."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    return {"mean": float(v.mean()), "std": float(v.std()), "norm": float(np.sqrt(v @ v))}
+
+
+def _num(value: float) -> str:
+    return repr(float(f"{value:.7g}")) if math.isfinite(value) else repr(value)
+
+
+def tracked_weights(model: keras.Model) -> list[tuple[str, str, Any]]:
+    """(layer name, tensor name, variable) for every kernel and bias, in model order."""
+    out = []
+    for layer in model.layers:
+        for var in layer.trainable_weights:
+            name = var.name.split("/")[-1]
+            if name in TENSORS:
+                out.append((layer.name, name, var))
+    return out
+
+
+class Capture(keras.callbacks.Callback):
+    """Writes the captured statistics. ``record(0)`` is called by the trainer before ``fit``;
+    Keras calls ``on_epoch_end`` after each epoch (record ``epoch + 1``)."""
+
+    def __init__(
+        self,
+        model: keras.Model,
+        run_dir: Path,
+        kinds: list[str],
+        x: np.ndarray,
+        y: np.ndarray,
+        batch_size: int,
+        loss: str,
+        seed: int,
+    ) -> None:
+        super().__init__()
+        self.set_model(model)
+        self.kinds = list(kinds)
+        self.files: dict[str, _Csv] = {}
+        self._tracked = tracked_weights(model)
+        self._n_train, self._batch = len(x), batch_size
+        self._run_dir = run_dir
+        if "weights" in kinds:
+            self.files["weights"] = _Csv(run_dir / WEIGHTS_FILE, LONG_COLUMNS)
+        if "gradients" in kinds:
+            self.files["gradients"] = _Csv(run_dir / GRADIENTS_FILE, LONG_COLUMNS)
+            pick = np.random.default_rng(seed).permutation(len(x))[:GRADIENT_BATCH]
+            pick.sort()
+            self._gx, self._gy = x[pick], y[pick]
+            if self._gy.ndim == 1 and model.outputs[0].shape[-1] == 1:
+                self._gy = self._gy[:, None]  # as Keras' compiled loss squeezes/expands
+            self._loss_fn = keras.losses.get(loss)
+        self._batch_columns: list[str] | None = None
+        self._epoch_rows: list[list[Any]] = []
+        self._prev = (0, {})  # samples seen and running means at the previous batch
+
+    # -- weights and gradients -------------------------------------------------------------
+
+    def record(self, epoch: int) -> None:
+        if "weights" in self.files:
+            rows = []
+            for layer, tensor, var in self._tracked:
+                for stat, value in stats(keras.ops.convert_to_numpy(var)).items():
+                    rows.append([epoch, layer, tensor, stat, _num(value)])
+            self.files["weights"].rows(rows)
+        if "gradients" in self.files:
+            self.files["gradients"].rows(self._gradient_rows(epoch))
+
+    def _gradient_rows(self, epoch: int) -> list[list[Any]]:
+        kernels = [(layer, var) for layer, tensor, var in self._tracked if tensor == "kernel"]
+        grads = kernel_gradients(self.model, [v for _, v in kernels], self._gx, self._gy,
+                                 self._loss_fn)  # fmt: skip
+        lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        rows = []
+        for (layer, var), grad in zip(kernels, grads, strict=True):
+            s = stats(grad)
+            w_norm = stats(keras.ops.convert_to_numpy(var))["norm"]
+            s["update_ratio"] = lr * s["norm"] / w_norm if w_norm > 0 else math.nan
+            rows.extend([epoch, layer, "kernel", stat, _num(v)] for stat, v in s.items())
+        return rows
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if "batches" in self.kinds and self._batch_columns is not None:
+            self.files["batches"].rows(self._epoch_rows)
+            self._epoch_rows = []
+        self.record(epoch + 1)
+
+    # -- batches ---------------------------------------------------------------------------
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._epoch = epoch + 1
+        self._prev = (0, {})
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        """Keras reports running means over the epoch so far, each weighted by the samples of
+        its batch; the value of this batch alone is recovered from two successive means."""
+        if "batches" not in self.kinds or not logs:
+            return
+        if self._batch_columns is None:
+            metrics = sorted(logs, key=lambda k: (k != "loss", k))
+            self._batch_columns = metrics
+            header = ["epoch", "batch", "step", "size", *metrics]
+            self.files["batches"] = _Csv(self._run_dir / BATCHES_FILE, header)
+        size = min(self._batch, self._n_train - batch * self._batch)
+        seen_before, means_before = self._prev
+        seen = seen_before + size
+        means = {k: float(logs[k]) for k in self._batch_columns if k in logs}
+        values = [
+            (means[k] * seen - means_before.get(k, 0.0) * seen_before) / size
+            if k in means
+            else math.nan
+            for k in self._batch_columns
+        ]
+        self._prev = (seen, means)
+        steps_per_epoch = math.ceil(self._n_train / self._batch)
+        step = (self._epoch - 1) * steps_per_epoch + batch + 1
+        self._epoch_rows.append([self._epoch, batch, step, size, *map(_num, values)])
+
+    def close(self) -> None:
+        for f in self.files.values():
+            f.close()
+        self.files = {}
+
+
+# ---------------------------------------------------------------------------------------------
+# gradients on each backend
+
+
+def kernel_gradients(
+    model: keras.Model, variables: list[Any], x: np.ndarray, y: np.ndarray, loss_fn: Any
+) -> list[np.ndarray]:
+    """d(loss)/d(variable) on (x, y) in training mode, as numpy arrays; the model's
+    non-trainable state (moving statistics, seed states) is left as it was."""
+    saved = [keras.ops.convert_to_numpy(v) for v in model.non_trainable_variables]
+    try:
+        backend = keras.backend.backend()
+        if backend == "tensorflow":
+            return _grads_tensorflow(model, variables, x, y, loss_fn)
+        if backend == "jax":
+            return _grads_jax(model, variables, x, y, loss_fn)
+        if backend == "torch":
+            return _grads_torch(model, variables, x, y, loss_fn)
+        raise NotImplementedError(f"gradient capture is not available on the {backend} backend")
+    finally:
+        for var, value in zip(model.non_trainable_variables, saved, strict=True):
+            var.assign(value)
+
+
+def _total_loss(model: keras.Model, y: Any, y_pred: Any, loss_fn: Any, extra: list[Any]) -> Any:
+    loss = keras.ops.mean(loss_fn(y, y_pred))
+    for term in extra:
+        loss = loss + term
+    return loss
+
+
+def _grads_tensorflow(
+    model: keras.Model, variables: list[Any], x: np.ndarray, y: np.ndarray, loss_fn: Any
+) -> list[np.ndarray]:
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        y_pred = model(x, training=True)
+        loss = _total_loss(model, y, y_pred, loss_fn, list(model.losses))
+    grads = tape.gradient(loss, [v.value for v in variables])
+    return [np.asarray(g) for g in grads]
+
+
+def _grads_jax(
+    model: keras.Model, variables: list[Any], x: np.ndarray, y: np.ndarray, loss_fn: Any
+) -> list[np.ndarray]:
+    import jax
+
+    trainable = [v.value for v in model.trainable_variables]
+    non_trainable = [v.value for v in model.non_trainable_variables]
+    wanted = [id(v) for v in variables]
+    index = {id(v): i for i, v in enumerate(model.trainable_variables)}
+
+    def loss_of(values: list[Any]) -> Any:
+        y_pred, _, losses = model.stateless_call(
+            values, non_trainable, x, training=True, return_losses=True
+        )
+        return _total_loss(model, y, y_pred, loss_fn, list(losses))
+
+    grads = jax.grad(loss_of)(trainable)
+    return [np.asarray(grads[index[i]]) for i in wanted]
+
+
+def _grads_torch(
+    model: keras.Model, variables: list[Any], x: np.ndarray, y: np.ndarray, loss_fn: Any
+) -> list[np.ndarray]:
+    import torch
+
+    params = [v.value for v in variables]
+    # dropout without a seed draws from torch's global generator: fork it so training's
+    # random stream is the same with or without the capture
+    with torch.random.fork_rng(), torch.enable_grad():
+        for p in params:
+            p.grad = None
+        y_pred = model(keras.ops.convert_to_tensor(x), training=True)
+        target = keras.ops.convert_to_tensor(y)
+        loss = _total_loss(model, target, y_pred, loss_fn, list(model.losses))
+        grads = torch.autograd.grad(loss, params)
+    return [g.detach().cpu().numpy() for g in grads]
