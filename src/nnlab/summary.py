@@ -1,7 +1,8 @@
 """``summary.csv``: one row per run of the current config, rewritten as runs finish.
 
 Columns: run_id, one per sweep axis (dotted path, or ``variant``), seed, status, epochs_run,
-``final_<metric>`` and ``best_<metric>`` for every metric the runs logged, best_epoch, wall_s.
+``final_<metric>`` and ``best_<metric>`` for every metric the runs logged, best_epoch, wall_s,
+diagnosis (the label from ``diagnose``; empty for a failed run).
 Plots and ``nnlab ls`` read it; nothing here imports a backend.
 """
 
@@ -18,7 +19,7 @@ from nnlab import store
 from nnlab.sweep import RunSpec
 
 LEADING = ("seed", "status", "epochs_run")
-TRAILING = ("best_epoch", "wall_s")
+TRAILING = ("best_epoch", "wall_s", "diagnosis")
 
 
 def _cell(value: Any) -> str:
@@ -43,7 +44,9 @@ def summary_rows(specs: Iterable[RunSpec], results: dict[str, dict[str, Any]]) -
         for kind in ("final", "best"):
             for metric, value in (res.get(kind) or {}).items():
                 row[f"{kind}_{metric}"] = value
-        row.update(best_epoch=res.get("best_epoch"), wall_s=res.get("wall_s"))
+        diagnosis = res.get("diagnosis") or {}
+        row.update(best_epoch=res.get("best_epoch"), wall_s=res.get("wall_s"),
+                   diagnosis=diagnosis.get("label"))  # fmt: skip
         rows.append(row)
     return rows
 
