@@ -876,8 +876,11 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     """Draw the plots of one run directory from its files; returns the PNGs written.
 
     ``plots/learning_curves.png`` always, ``plots/decision_boundary.png`` when the run wrote a
-    ``boundary.csv``. Called by ``nnlab plot``, by :func:`plot_dir` and at the end of a run.
-    Raises ``NnlabError`` when the history is missing or has no complete row.
+    ``boundary.csv``, and ``plots/weights.png``, ``gradients.png``, ``batches.png`` when it
+    captured ``weights.csv``, ``gradients.csv``, ``batches.csv``
+    (:func:`nnlab.dynamics_plots.plot_run_dynamics`). Called by ``nnlab plot``, by
+    :func:`plot_dir` and at the end of a run. Raises ``NnlabError`` when the history is missing
+    or has no complete row.
     """
     run_dir = Path(run_dir)
     history = read_history(run_dir / store.HISTORY_FILE)
@@ -898,6 +901,9 @@ def plot_run(run_dir: str | Path) -> list[Path]:
         written.append(
             _draw_boundary(data, f"{title}\ndecision boundary", out / DECISION_BOUNDARY_FILE)
         )
+    from nnlab.dynamics_plots import plot_run_dynamics  # imports this module: no cycle at load
+
+    written += plot_run_dynamics(run_dir)
     return written
 
 
@@ -1108,7 +1114,10 @@ def plot_experiment(experiment_dir: str | Path, runs: Sequence[Path] | None = No
       and validation dashed, mean over repeats with a band of ± 1 std;
     * ``<target>_vs_<axis>.png`` per swept axis: the target column (:func:`target_column`) of
       every run, its mean ± std per value, and the final value beside it in a lighter colour;
-    * ``heatmap_<target>.png`` when exactly two axes are swept.
+    * ``heatmap_<target>.png`` when exactly two axes are swept;
+    * ``gradients_std.png``, ``weights_std.png``, ``gradients_mean.png`` when runs captured
+      ``gradients.csv`` / ``weights.csv``: a panel per layer, a curve per sweep point
+      (:func:`nnlab.dynamics_plots.plot_experiment_dynamics`).
 
     Rows come from ``summary.csv`` (runs of the current config only); an experiment without one
     is summarised from the ``result.json`` of ``runs`` (default: every run folder), without
@@ -1130,6 +1139,9 @@ def plot_experiment(experiment_dir: str | Path, runs: Sequence[Path] | None = No
             log_y = curves_log_y(metric, groups)
             target = out / f"curves_{metric}.png"
             written.append(_draw_group_curves(groups, metric, log_y, title, target))
+    from nnlab.dynamics_plots import plot_experiment_dynamics  # imports this module
+
+    written += plot_experiment_dynamics(experiment_dir, summary)
 
     column = target_column(summary)
     if column is None:
