@@ -330,12 +330,17 @@ print("EXIT", r.exit_code, "LOADED", loaded)
 """
 
 
-@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["datasets"], ["plot", "RUN"]])
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["run", "--help"], ["datasets"], ["plot", "RUN"], ["report", "--help"],
+     ["report", "EXPERIMENT"], ["report", "RUN"]],
+)  # fmt: skip
 def test_commands_that_do_not_train_never_import_a_backend(tmp_path, args):
-    if args[-1] == "RUN":
+    if args[-1] in ("RUN", "EXPERIMENT"):
         config = write_config(tmp_path, TINY)
         assert invoke("run", config, "--out", tmp_path, "-q").exit_code == 0
-        args = ["plot", str(only_run(tmp_path / "tiny"))]
+        target = tmp_path / "tiny" if args[-1] == "EXPERIMENT" else only_run(tmp_path / "tiny")
+        args = [args[0], str(target)]
     out = subprocess.run(
         [sys.executable, "-c", NO_BACKEND, *args], capture_output=True, text=True, timeout=120
     )

@@ -188,6 +188,9 @@ def _experiment(
     )
     if outcome.plot_error:
         err.print(f"warning: comparison plots failed: {outcome.plot_error}", markup=False)
+    if outcome.report_error:
+        err.print(f"warning: the report failed: {outcome.report_error}; `nnlab report "
+                  f"{exp_dir}` tries again", markup=False)  # fmt: skip
     if outcome.interrupted:
         err.print(
             f"interrupted: finished runs are kept in {exp_dir}; run the same command again "
@@ -303,6 +306,8 @@ def _print_outcome(outcome: Any, exp_dir: Path) -> None:
         f"Per-run files: {exp_dir}/<run>/ (history.csv, result.json, plots/)",
         markup=False,
     )
+    if outcome.report is not None:
+        out.print(f"Report: {outcome.report} (and report.md beside it)", markup=False)
 
 
 @app.command()
@@ -330,6 +335,29 @@ def plot(
 
     try:
         written = plots.plot_dir(directory)
+    except NnlabError as e:
+        raise _fail(e, debug) from None
+    for path in written:
+        out.print(str(path), markup=False)
+
+
+@app.command()
+def report(
+    directory: Annotated[
+        Path, typer.Argument(help="An experiment directory (or a single run directory).")
+    ],
+    debug: DebugOpt = False,
+) -> None:
+    """Write report.md and report.html into an experiment (or run) directory: what was run,
+    the results ranked by the target metric, whether the best setting beats the runner-up by
+    more than the seed noise (Welch's t-test), the diagnosis of each run, every plot, and the
+    runs that failed. The HTML embeds its images and needs nothing else to be read.
+
+    Written at the end of `nnlab run` and `nnlab sweep` too; never imports a backend."""
+    from nnlab import report as report_module
+
+    try:
+        written = report_module.write_report(directory)
     except NnlabError as e:
         raise _fail(e, debug) from None
     for path in written:

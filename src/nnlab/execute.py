@@ -60,6 +60,8 @@ class Outcome:
     skipped: list[str] = field(default_factory=list)
     interrupted: bool = False
     plot_error: str | None = None
+    report: Path | None = None  # report.html, when it was written
+    report_error: str | None = None
 
     @property
     def failed(self) -> list[str]:
@@ -136,6 +138,7 @@ def execute(
         summary.write_summary(exp_dir, specs, _with_records(specs, exp_dir, outcome.results))
     if len(specs) > 1:
         outcome.plot_error = plot_experiment(exp_dir)
+    outcome.report, outcome.report_error = write_report(exp_dir)
     return outcome
 
 
@@ -149,6 +152,18 @@ def plot_experiment(exp_dir: Path) -> str | None:
     except Exception as e:
         return f"{type(e).__name__}: {e}"
     return None
+
+
+def write_report(exp_dir: Path) -> tuple[Path | None, str | None]:
+    """Write report.md and report.html; returns the HTML path, or the problem (never fatal:
+    the results are safe on disk and ``nnlab report`` can retry)."""
+    from nnlab import report
+
+    try:
+        _, html = report.write_report(exp_dir)
+    except Exception as e:
+        return None, f"{type(e).__name__}: {e}"
+    return html, None
 
 
 def _with_records(
