@@ -200,3 +200,54 @@ def test_sigmoid_gradients_vanish_in_the_first_layer_and_tanh_learns_better(tmp_
     assert acc["tanh"] > acc["sigmoid"] + 0.1, acc
     # the per-layer plots are drawn for each run and compared across the sweep
     assert (exp / summary["run_id"][0] / "plots" / "gradients.png").is_file()
+
+
+def test_layers_of_a_nested_model_are_tracked_once_each():
+    import keras
+
+    from nnlab.capture import tracked_weights
+
+    inner = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(4, name="a"), keras.layers.Dense(2, name="b")]
+    )
+    x = keras.Input((3,))
+    model = keras.Model(x, keras.layers.Dense(1, name="out")(inner(x)))
+    assert [(layer, t) for layer, t, _ in tracked_weights(model)] == [
+        ("a", "kernel"), ("a", "bias"), ("b", "kernel"), ("b", "bias"),
+        ("out", "kernel"), ("out", "bias"),
+    ]  # fmt: skip
+
+
+def test_kernels_inside_a_custom_layer_are_named_by_path_and_subclassed_models_work():
+    import keras
+
+    from nnlab.capture import kernel_gradients, tracked_weights
+
+    class Block(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.a = keras.layers.Dense(4, name="a")
+            self.b = keras.layers.Dense(1, activation="sigmoid", name="b")
+
+        def call(self, x):
+            return self.b(self.a(x))
+
+    class Net(keras.Model):  # subclassed: no model.outputs
+        def __init__(self):
+            super().__init__()
+            self.block = Block(name="block")
+
+        def call(self, x, training=False):
+            return self.block(x)
+
+    model = Net()
+    x = np.random.default_rng(0).normal(size=(32, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")  # (n,) labels for a (n, 1) output
+    model(x)
+    names = [(layer, t) for layer, t, _ in tracked_weights(model)]
+    assert names == [("block/a", "kernel"), ("block/a", "bias"),
+                     ("block/b", "kernel"), ("block/b", "bias")]  # fmt: skip
+    kernels = [v for _, t, v in tracked_weights(model) if t == "kernel"]
+    grads = kernel_gradients(model, kernels, x, y, keras.losses.get("binary_crossentropy"))
+    assert [g.shape for g in grads] == [(3, 4), (4, 1)]
+    assert all(np.isfinite(g).all() and np.abs(g).max() > 0 for g in grads)

@@ -82,6 +82,63 @@ def test_underfit_still_falling_says_train_longer():
     assert out["label"] == "underfit" and "train longer" in out["reason"]
 
 
+def test_still_falling_after_a_big_first_epoch_says_train_longer():
+    # a badly scaled start: epoch 1 takes most of the fall, then a straight line down
+    loss = np.concatenate([[5.0], 0.7 - 0.005 * t[1:]])
+    out = dg.diagnose(history(loss, loss + 0.02))
+    assert out["label"] == "underfit" and "train longer" in out["reason"]
+    assert "from 0.46 to 0.4 (-13%) and the validation loss from 0.48 to 0.42" in out["reason"]
+
+
+def test_flattened_curves_after_a_big_first_epoch_are_a_good_fit():
+    loss = np.concatenate([[5.0], decay(0.7, 0.1, 0.2)[1:]])
+    assert dg.diagnose(history(loss, loss + 0.02))["label"] == "good fit"
+
+
+def test_early_stopping_kept_epoch_is_not_a_reason_to_train_longer():
+    loss = 0.7 - 0.01 * t  # still falling where early stopping kept the weights
+    out = dg.diagnose(history(loss, loss + 0.02), kept_epoch=40)
+    assert out["label"] == "good fit"
+    assert out["reason"].startswith("early stopping kept the weights of epoch 40")
+    assert dg.diagnose(history(loss, loss + 0.02))["label"] == "underfit"  # without it
+
+
+def test_dropout_first_epoch_above_the_untrained_loss_is_not_diverged():
+    # epoch 0 is evaluated with dropout off (0.5); training epochs with it on start at 0.8
+    # and never get below 0.55, while the validation loss falls to 0.2
+    loss = np.concatenate([[0.5], decay(0.8, 0.55, 0.2)[1:]])
+    val = np.concatenate([[0.5], decay(0.45, 0.2, 0.2)[1:]])
+    assert dg.diagnose(history(loss, val))["label"] == "diverged"
+    out = dg.diagnose(history(loss, val), regularized=True, baseline_loss=0.693)
+    assert out["label"] == "good fit", out
+
+
+def test_a_validation_loss_that_is_nan_after_epoch_0_does_not_break_the_diagnosis():
+    loss = decay(0.7, 0.1, 0.2)
+    val = np.full(len(t), math.nan)
+    val[0] = 0.7
+    out = dg.diagnose_result(history(loss, val), {"status": "completed"})
+    assert out["label"] == "good fit" and math.isnan(out["gap"])
+
+
+def test_regularized_comes_from_the_model_layers():
+    import keras
+
+    def mlp(*extra):
+        return keras.Sequential([keras.Input((2,)), keras.layers.Dense(4), *extra])
+
+    assert not dg.is_regularized(mlp())
+    assert dg.is_regularized(mlp(keras.layers.Dropout(0.1)))
+    assert dg.is_regularized(mlp(keras.layers.GaussianNoise(0.1)))
+    assert dg.is_regularized(mlp(keras.layers.BatchNormalization()))
+    inner = mlp(keras.layers.Dropout(0.1))
+    outer = keras.Sequential([keras.Input((2,)), inner, keras.layers.Dense(1)])
+    assert dg.is_regularized(outer)  # inside a nested model too
+    result = {"status": "completed", "regularized": True}
+    loss = np.concatenate([[0.5], decay(0.8, 0.3, 0.2)[1:]])
+    assert dg.diagnose_result(history(loss, loss - 0.05), result)["label"] != "diverged"
+
+
 def test_diverged_from_a_non_finite_loss_or_the_stopped_epoch():
     loss = decay(0.7, 0.1, 0.2)
     loss[30:] = math.nan

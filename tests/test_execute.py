@@ -263,5 +263,8 @@ def test_sweep_command_adds_axes(tmp_path):
     assert recorded["sweep"]["params"]["train.batch_size"] == [8, "full"]
     listing = runner.invoke(app, ["ls", str(tmp_path / "tiny")])
     assert listing.exit_code == 0 and listing.output.count("completed") == 4
+    assert "diagnosis" in listing.output
+    labels = {r["diagnosis"] for r in rows}
+    assert labels and all(label and label in listing.output for label in labels)
     top = runner.invoke(app, ["ls", str(tmp_path)])
     assert "tiny" in top.output and "4/4" in top.output

@@ -320,6 +320,15 @@ def test_plot_run_writes_learning_curves_and_boundary(tmp_path: Path) -> None:
     ]  # no temporary file left behind
 
 
+def test_plots_of_an_older_drawing_are_removed(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "run", history(), result={"status": "completed", "run_id": "r"})
+    (run / "plots").mkdir()
+    (run / "plots" / "decision_boundary.png").write_bytes(b"old")  # no boundary.csv now
+    (run / "plots" / "notes.txt").write_text("mine")
+    assert plots.plot_run(run) == [run / "plots" / "learning_curves.png"]
+    assert sorted(p.name for p in (run / "plots").iterdir()) == ["learning_curves.png", "notes.txt"]
+
+
 def test_plot_run_without_boundary_or_result_leaves_no_open_figure(tmp_path: Path) -> None:
     import matplotlib.pyplot as plt
 

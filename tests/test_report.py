@@ -6,7 +6,6 @@ import math
 import re
 import subprocess
 import sys
-import types
 import warnings
 from pathlib import Path
 
@@ -298,7 +297,10 @@ def test_markdown_has_sorted_table_verdict_baseline_and_errors(experiment):
 
     diagnosis = section(md, "Diagnosis")
     assert diagnosis.index("**good fit**, 2 runs") < diagnosis.index("**overfit**, 1 run")
-    assert "For example `activation=tanh_seed=1_abc1`: good fit because of tanh." in diagnosis
+    assert (  # every run with its own reason, best-ranked first
+        "- **good fit**, 2 runs:\n  - `activation=tanh_seed=1_abc1`: good fit because of tanh.\n"
+        "  - `activation=tanh_seed=0_abc0`: good fit because of tanh.\n" in diagnosis
+    )
     assert "- **diverged**, 1 run (`activation=sigmoid_seed=2_abc2`)" in diagnosis
 
     plots = section(md, "Plots")
@@ -357,29 +359,69 @@ def test_an_experiment_where_every_run_failed(tmp_path):
     assert "No plots yet" in md and html_path.read_text().count("<img ") == 0
 
 
-def test_layer_gradient_table_when_dynamics_plots_offers_it(experiment, monkeypatch):
-    (experiment / "activation=tanh_seed=0_abc0" / "gradients.csv").write_text("epoch\n")
-    calls = []
+def write_gradients(path: Path, stds: dict[str, list[float]]) -> None:
+    """gradients.csv with the kernel-gradient std of each layer at epochs 0, 1, 2..."""
+    lines = ["epoch,layer,tensor,stat,value"]
+    for layer, values in stds.items():
+        for epoch, value in enumerate(values):
+            lines += [f"{epoch},{layer},kernel,std,{value}", f"{epoch},{layer},kernel,mean,0.0"]
+    path.write_text("\n".join(lines) + "\n")
 
-    def layer_stat_table(experiment_dir, summary, kind="gradients", stat="std", epoch=1):
-        calls.append((kind, stat, epoch))
-        return pd.DataFrame({"dense1": [1e-3, 2e-5], "dense2": [0.5, 0.25]},
-                            index=["activation=tanh", "activation=sigmoid"])  # fmt: skip
 
-    fake = types.ModuleType("nnlab.dynamics_plots")
-    fake.layer_stat_table = layer_stat_table
-    monkeypatch.setitem(sys.modules, "nnlab.dynamics_plots", fake)
+def test_layer_gradient_tables_from_the_captured_gradients(experiment):
+    stds = {  # run: {layer: std at epochs 0, 1, 2}
+        "activation=tanh_seed=0_abc0": {"dense1": [1.0, 2e-3, 1e-3], "dense2": [1.0, 0.4, 0.3]},
+        "activation=tanh_seed=1_abc1": {"dense1": [1.0, 4e-3, 3e-3], "dense2": [1.0, 0.6, 0.5]},
+        "activation=sigmoid_seed=0_abc0": {"dense1": [1.0, 2e-5, 1e-5], "dense2": [1, 0.25, 0.2]},
+    }
+    for rid, table in stds.items():
+        write_gradients(experiment / rid / store.GRADIENTS_FILE, table)
     md = report.write_report(experiment)[0].read_text()
-    assert calls == [("gradients", "std", 1), ("gradients", "std", "last")]
-    assert "Std of the kernel gradients per layer, after epoch 1 (mean over seeds):" in md
-    assert "| activation=sigmoid | 2.000e-05 | 0.2500 |" in md
+    first = md.split("after epoch 1 (mean over seeds):", 1)[1].split("\n\n", 2)[1]
+    assert "| activation=tanh | 0.003000 | 0.5000 |" in first  # mean of the two tanh seeds
+    assert "| activation=sigmoid | 2.000e-05 | 0.2500 |" in first
+    last = md.split("at the last epoch (mean over seeds):", 1)[1]
+    assert "| activation=tanh | 0.002000 | 0.4000 |" in last
+    assert "| activation=sigmoid | 1.000e-05 | 0.2000 |" in last
+    html = (experiment / "report.html").read_text()
+    assert "Std of the kernel gradients per layer, after epoch 1" in html
 
-    def broken(*args, **kwargs):
-        raise RuntimeError("no layers")
 
-    fake.layer_stat_table = broken
-    md = report.write_report(experiment)[0].read_text()  # an optional table never costs the report
+def test_unreadable_gradients_cost_only_their_table(experiment):
+    (experiment / "activation=tanh_seed=0_abc0" / store.GRADIENTS_FILE).write_text("garbage\n")
+    md = report.write_report(experiment)[0].read_text()
     assert "kernel gradients" not in md and "## Plots" in md
+
+
+def test_runs_written_without_a_diagnosis_are_diagnosed_from_their_history(experiment):
+    rid = "activation=sigmoid_seed=0_abc0"
+    run = experiment / rid
+    result = store.read_json(run / store.RESULT_FILE)
+    del result["diagnosis"]
+    store.write_json(run / store.RESULT_FILE, result)
+    lines = ["epoch,loss,val_loss"] + [
+        f"{e},{0.7 - 0.001 * e},{0.71 - 0.001 * e}" for e in range(21)
+    ]
+    (run / store.HISTORY_FILE).write_text("\n".join(lines) + "\n")
+    summary = pd.read_csv(experiment / store.SUMMARY_FILE)
+    summary.drop(columns="diagnosis").to_csv(experiment / store.SUMMARY_FILE, index=False)
+    md = report.write_report(experiment)[0].read_text()
+    row = next(line for line in md.splitlines() if f"`{rid}`" in line)
+    assert row.endswith("| underfit |")  # a loss that barely moved
+    assert f"`{rid}`: the training loss barely moved (0.7 to 0.68)" in md
+    other = next(line for line in md.splitlines() if "`activation=tanh_seed=1_abc1`" in line)
+    assert other.endswith("| good fit |")  # diagnosed when it ran: from its result.json
+
+
+def test_a_completed_run_whose_loss_went_up_is_listed_with_the_failures(experiment):
+    run = experiment / "activation=tanh_seed=2_abc2"
+    result = store.read_json(run / store.RESULT_FILE)
+    result["diagnosis"] = {"label": "diverged", "reason": "the training loss ended at 3"}
+    store.write_json(run / store.RESULT_FILE, result)
+    problems = section(report.write_report(experiment)[0].read_text(), "Failed or diverged runs")
+    assert "`activation=tanh_seed=2_abc2` | diverged | – | completed, but the training loss " in (
+        problems
+    )
 
 
 def test_report_problems_are_never_fatal_at_the_end_of_a_run(tmp_path, monkeypatch):
@@ -424,6 +466,7 @@ def test_run_writes_the_report_and_says_where(tmp_path):
     assert f"Report: {exp / 'report.html'} (and report.md beside it)" in result.output
     md = (exp / "report.md").read_text()
     assert "nothing was swept, and with one seed the seed noise is unknown" in md
+    assert "Welch" not in md  # no test ran: no note about one
     (run,) = store.run_dirs(exp)
     assert f"]({run.name}/plots/learning_curves.png)" in md
     assert (exp / "report.html").read_text().count(DATA_PNG) >= 2  # curves and boundary

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import logging
 import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from nnlab.errors import BackendError
@@ -37,7 +39,10 @@ def activate(backend: str, device: str) -> dict[str, Any]:
     same backend is cheap; a different backend after Keras was imported is an error.
     """
     check_installed(backend)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # TensorFlow's C++ notices (and spurious tf.data "NodeDef mentions attribute" errors) and
+    # its retracing warnings say nothing a user can act on; real failures raise exceptions
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     loaded = sys.modules.get("keras")
     if loaded is not None:
         current = loaded.backend.backend()
@@ -56,6 +61,30 @@ def activate(backend: str, device: str) -> dict[str, Any]:
     return _setup_devices(backend, device)
 
 
+@contextlib.contextmanager
+def _native_stderr_muted(module: str) -> Iterator[None]:
+    """Silence file descriptor 2 while ``module`` is first imported: TensorFlow's C++ logs
+    notices (oneDNN, "could not find cuda drivers") before TF_CPP_MIN_LOG_LEVEL can reach
+    them. An import error still raises, and is shown, after stderr is back."""
+    if module in sys.modules or os.environ.get("NNLAB_TF_LOGS"):
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError):  # no real fd 2 (an embedding host): leave it alone
+        yield
+        return
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _setup_devices(backend: str, device: str) -> dict[str, Any]:
     gpus = _gpus(backend, device)
     if device == "gpu" and not gpus:
@@ -69,7 +98,8 @@ def _setup_devices(backend: str, device: str) -> dict[str, Any]:
 
 def _gpus(backend: str, device: str) -> list[str]:
     if backend == "tensorflow":
-        import tensorflow as tf
+        with _native_stderr_muted("tensorflow"):
+            import tensorflow as tf
 
         if device == "cpu":
             # RuntimeError: already initialised, and CUDA_VISIBLE_DEVICES did the job
@@ -103,7 +133,8 @@ def set_seed(seed: int, backend: str) -> None:
 
     keras.utils.set_random_seed(seed)
     if backend == "tensorflow":
-        import tensorflow as tf
+        with _native_stderr_muted("tensorflow"):
+            import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
 
@@ -116,7 +147,8 @@ def limit_threads(backend: str, threads: int) -> None:
                 "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):  # fmt: skip
         os.environ[var] = n
     if backend == "tensorflow":
-        import tensorflow as tf
+        with _native_stderr_muted("tensorflow"):
+            import tensorflow as tf
 
         with contextlib.suppress(RuntimeError):  # already initialised: the env vars apply
             tf.config.threading.set_intra_op_parallelism_threads(int(n))

@@ -29,10 +29,8 @@ from typing import Any
 import keras
 import numpy as np
 
-WEIGHTS_FILE = "weights.csv"
-GRADIENTS_FILE = "gradients.csv"
-BATCHES_FILE = "batches.csv"
-LONG_COLUMNS = ("epoch", "layer", "tensor", "stat", "value")
+from nnlab.store import BATCHES_FILE, GRADIENTS_FILE, LONG_COLUMNS, WEIGHTS_FILE
+
 GRADIENT_BATCH = 256  # samples in the fixed batch the gradients are measured on
 TENSORS = ("kernel", "bias")
 
@@ -63,15 +61,35 @@ def _num(value: float) -> str:
     return repr(float(f"{value:.7g}")) if math.isfinite(value) else repr(value)
 
 
+def _leaf_layers(model: keras.Model) -> list[Any]:
+    """The layers of ``model`` in order, with nested models (a custom builder's Sequential
+    inside a Model) opened up, so each kernel belongs to the layer that owns it."""
+    out = []
+    for layer in model.layers:
+        out.extend(_leaf_layers(layer) if hasattr(layer, "layers") else [layer])
+    return out
+
+
 def tracked_weights(model: keras.Model) -> list[tuple[str, str, Any]]:
     """(layer name, tensor name, variable) for every kernel and bias, in model order."""
     out = []
-    for layer in model.layers:
+    for layer in _leaf_layers(model):
         for var in layer.trainable_weights:
             name = var.name.split("/")[-1]
             if name in TENSORS:
                 out.append((layer.name, name, var))
-    return out
+    seen = [(layer, tensor) for layer, tensor, _ in out]
+    # a custom layer holding several Dense layers has several kernels: name those by their
+    # path from that layer down ("block/a")
+    return [
+        (_path_from(layer, var) if seen.count((layer, tensor)) > 1 else layer, tensor, var)
+        for layer, tensor, var in out
+    ]
+
+
+def _path_from(layer: str, var: Any) -> str:
+    parts = var.path.split("/")[:-1]
+    return "/".join(parts[parts.index(layer) :] if layer in parts else parts)
 
 
 class Capture(keras.callbacks.Callback):
@@ -94,8 +112,6 @@ class Capture(keras.callbacks.Callback):
         self.kinds = list(kinds)
         self.files: dict[str, _Csv] = {}
         self._tracked = tracked_weights(model)
-        self._n_train, self._batch = len(x), batch_size
-        self._run_dir = run_dir
         if "weights" in kinds:
             self.files["weights"] = _Csv(run_dir / WEIGHTS_FILE, LONG_COLUMNS)
         if "gradients" in kinds:
@@ -103,12 +119,11 @@ class Capture(keras.callbacks.Callback):
             pick = np.random.default_rng(seed).permutation(len(x))[:GRADIENT_BATCH]
             pick.sort()
             self._gx, self._gy = x[pick], y[pick]
-            if self._gy.ndim == 1 and model.outputs[0].shape[-1] == 1:
-                self._gy = self._gy[:, None]  # as Keras' compiled loss squeezes/expands
             self._loss_fn = keras.losses.get(loss)
-        self._batch_columns: list[str] | None = None
-        self._epoch_rows: list[list[Any]] = []
-        self._prev = (0, {})  # samples seen and running means at the previous batch
+        self.callbacks: list[keras.callbacks.Callback] = [self]
+        if "batches" in kinds:  # its own callback: a per-batch hook costs every step
+            self._batches = BatchLog(run_dir / BATCHES_FILE, len(x), batch_size)
+            self.callbacks.append(self._batches)
 
     # -- weights and gradients -------------------------------------------------------------
 
@@ -136,46 +151,69 @@ class Capture(keras.callbacks.Callback):
         return rows
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        if "batches" in self.kinds and self._batch_columns is not None:
-            self.files["batches"].rows(self._epoch_rows)
-            self._epoch_rows = []
         self.record(epoch + 1)
 
-    # -- batches ---------------------------------------------------------------------------
+    def close(self) -> None:
+        for f in self.files.values():
+            f.close()
+        self.files = {}
+        if "batches" in self.kinds:
+            self._batches.close()
+
+
+class BatchLog(keras.callbacks.Callback):
+    """``batches.csv``: the loss and metrics of every training batch.
+
+    Keras reports running means over the epoch so far, each weighted by the samples of its
+    batch; the value of one batch is recovered from two successive means. The means are
+    float32 on most backends, so a batch value late in a long epoch carries the rounding of
+    the mean times the batch count (about 1e-7 relative, per batch of the epoch).
+    """
+
+    def __init__(self, path: Path, n_train: int, batch_size: int) -> None:
+        super().__init__()
+        self._path, self._n_train, self._batch = path, n_train, batch_size
+        self._file: _Csv | None = None
+        self._columns: list[str] = []
+        self._rows: list[list[Any]] = []
+        self._epoch = 0
+        self._prev: tuple[int, dict[str, float]] = (0, {})  # samples seen, means before
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._epoch = epoch + 1
         self._prev = (0, {})
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        """Keras reports running means over the epoch so far, each weighted by the samples of
-        its batch; the value of this batch alone is recovered from two successive means."""
-        if "batches" not in self.kinds or not logs:
+        if not logs:
             return
-        if self._batch_columns is None:
-            metrics = sorted(logs, key=lambda k: (k != "loss", k))
-            self._batch_columns = metrics
-            header = ["epoch", "batch", "step", "size", *metrics]
-            self.files["batches"] = _Csv(self._run_dir / BATCHES_FILE, header)
+        if self._file is None:
+            self._columns = sorted(logs, key=lambda k: (k != "loss", k))
+            header = ["epoch", "batch", "step", "size", *self._columns]
+            self._file = _Csv(self._path, header)
         size = min(self._batch, self._n_train - batch * self._batch)
         seen_before, means_before = self._prev
         seen = seen_before + size
-        means = {k: float(logs[k]) for k in self._batch_columns if k in logs}
+        means = {k: float(logs[k]) for k in self._columns if k in logs}
         values = [
             (means[k] * seen - means_before.get(k, 0.0) * seen_before) / size
             if k in means
             else math.nan
-            for k in self._batch_columns
+            for k in self._columns
         ]
         self._prev = (seen, means)
         steps_per_epoch = math.ceil(self._n_train / self._batch)
         step = (self._epoch - 1) * steps_per_epoch + batch + 1
-        self._epoch_rows.append([self._epoch, batch, step, size, *map(_num, values)])
+        self._rows.append([self._epoch, batch, step, size, *map(_num, values)])
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self._file is not None:
+            self._file.rows(self._rows)
+        self._rows = []
 
     def close(self) -> None:
-        for f in self.files.values():
-            f.close()
-        self.files = {}
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,6 +241,8 @@ def kernel_gradients(
 
 
 def _total_loss(model: keras.Model, y: Any, y_pred: Any, loss_fn: Any, extra: list[Any]) -> Any:
+    if len(y.shape) == len(y_pred.shape) - 1 and y_pred.shape[-1] == 1:
+        y = keras.ops.expand_dims(y, -1)  # as Keras' compiled loss does for (n,) labels
     loss = keras.ops.mean(loss_fn(y, y_pred))
     for term in extra:
         loss = loss + term

@@ -291,14 +291,14 @@ def _print_outcome(outcome: Any, exp_dir: Path) -> None:
     from nnlab.display import headline
 
     table = Table(title=f"{exp_dir}", title_justify="left", show_edge=False)
-    for col in ("run", "status", "epochs", "validation", "wall s"):
+    for col in ("run", "status", "epochs", "validation", "wall s", "diagnosis"):
         table.add_column(col, justify="right" if col in ("epochs", "wall s") else "left")
     for run_id, res in outcome.results.items():
         status = res.get("status", "?")
         note = res.get("error", "") if status == "failed" else headline(res)
-        table.add_row(
-            run_id, status, str(res.get("epochs_run", "")), note, f"{res.get('wall_s', 0):.1f}"
-        )
+        diagnosis = (res.get("diagnosis") or {}).get("label", "")
+        table.add_row(run_id, status, str(res.get("epochs_run", "")), note,
+                      f"{res.get('wall_s', 0):.1f}", diagnosis)  # fmt: skip
     out.print(table)
     trained, skipped = len(outcome.trained), len(outcome.skipped)
     out.print(

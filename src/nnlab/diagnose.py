@@ -29,14 +29,19 @@ explains each with the plots it comes from.
 6. ``underfit``: the training loss fell by less than ``FLAT_DROP`` of its starting value
    (flat: the model cannot fit the data); or it never got below ``NO_SKILL_LOSS`` times the
    no-skill loss (the loss of the best constant prediction: the entropy of the class
-   frequencies for cross-entropy, the variance of the target for squared error); or a
+   frequencies for cross-entropy, the variance of the target for squared error; the lower of
+   the training and validation losses counts); or a
    classifier's best validation accuracy is within ``NO_SKILL_MARGIN`` of the majority-class
-   baseline; or both losses were still falling at the end: the last ``TAIL`` of the epochs
-   brought more than ``STILL_FALLING`` of the total drop (train longer).
+   baseline; or both losses were still falling at the end: over the last ``TAIL`` of the
+   epochs the training loss fell by more than ``STILL_FALLING`` of its final value and the
+   validation loss by more than ``STILL_FALLING_VAL`` of its own (train longer).
 7. ``good fit``: none of the above: both losses fell and flattened out together.
 
 When early stopping restored the best weights, the curves are read up to the epoch whose
-weights were kept. Pure Python and numpy: ``nnlab report`` uses it on finished runs too.
+weights were kept, and a loss still falling there is not a reason to train longer. With
+dropout, noise or batch norm (``regularized``) the untrained loss of epoch 0 is not compared
+with the training loss of epoch 1 (one is measured with them off, the other on).
+Pure Python and numpy: ``nnlab report`` uses it on finished runs too.
 """
 
 from __future__ import annotations
@@ -68,6 +73,7 @@ NO_SKILL_LOSS = 0.9
 NO_SKILL_MARGIN = 0.02
 TAIL = 0.2
 STILL_FALLING = 0.10
+STILL_FALLING_VAL = 0.05
 SMOOTH = 0.05
 
 LABELS = (
@@ -97,8 +103,10 @@ def _oscillation(values: np.ndarray) -> tuple[float, np.ndarray]:
 
 def _relative_step(values: np.ndarray) -> float:
     _, steps = _oscillation(values)
+    if not len(steps):
+        return 0.0
     level = np.nanmedian(np.abs(values))
-    if not len(steps) or not level:
+    if not level:
         return 0.0
     return float(np.median(steps) / level)
 
@@ -170,7 +178,9 @@ def diagnose(
             f"the training loss ended at {_fmt(loss[-1])}, above the {_fmt(loss[0])} of the "
             "untrained model; lower the learning rate",
         )
-    if len(loss) > 2 and loss[1:].min() > NEVER_FELL * loss[0]:
+    # with dropout or noise the training loss is measured with them on, the untrained loss
+    # (epoch 0, an evaluation) with them off: the first epoch may well be above it
+    if len(loss) > 2 and not regularized and loss[1:].min() > NEVER_FELL * loss[0]:
         return _label(
             "diverged",
             f"the training loss never fell below the {_fmt(loss[0])} of the untrained model "
@@ -183,8 +193,14 @@ def diagnose(
     if trained < MIN_EPOCHS:
         return _label("too short", f"only {trained} trained epochs; run at least {MIN_EPOCHS}")
 
+    # the training loss the fall is measured from: with dropout or noise the first epoch's
+    # (measured with them on) rather than the untrained model's (measured with them off)
+    first = 1 if regularized else 0
+    start = float(loss[first])
     rises = np.diff(loss)
     spikes = np.flatnonzero((rises > SPIKE * loss[:-1]) & (rises > SPIKE_MIN * loss[0]))
+    if regularized:  # the step from epoch 0 compares an evaluation with a training loss
+        spikes = spikes[spikes > 0]
     if len(spikes):
         i = int(spikes[0])
         epoch = int(rows[i + 1]["epoch"])
@@ -196,8 +212,8 @@ def diagnose(
             + ": the learning rate is too high",
             epoch=epoch,
         )
-    low_epoch = int(np.argmin(loss))
-    gained, end = loss[0] - loss[low_epoch], float(np.mean(loss[-3:]))
+    low_epoch = first + int(np.argmin(loss[first:]))
+    gained, end = start - loss[low_epoch], float(np.mean(loss[-3:]))
     if gained > 0 and end - loss[low_epoch] > CLIMBED_BACK * gained:
         epoch = int(rows[low_epoch]["epoch"])
         return _label(
@@ -239,7 +255,7 @@ def diagnose(
                 **numbers,
             )
 
-    if has_val and not regularized:
+    if has_val and not regularized and np.isfinite(val_loss[half]).any():
         ratio = float(np.nanmean(val_loss[half]) / np.nanmean(loss[half]))
         if ratio < EASY_VALIDATION:
             return _label(
@@ -251,8 +267,8 @@ def diagnose(
             )
 
     gap = float(val_loss[-1] - loss[-1]) if has_val else math.nan
-    if has_val:
-        v = _smooth(np.where(np.isfinite(val_loss), val_loss, np.nan))
+    v = _smooth(np.where(np.isfinite(val_loss), val_loss, np.nan))
+    if has_val and np.isfinite(v[1:]).any():
         best = int(np.nanargmin(v[1:])) + 1
         v_min, v_end = float(v[best]), float(np.mean(val_loss[-3:]))
         room = max(OVERFIT_PATIENCE, math.ceil(0.1 * trained))
@@ -273,19 +289,23 @@ def diagnose(
                 gap=round(gap, 6),
             )
 
-    drop = float(loss[0] - np.min(loss))
-    if drop < FLAT_DROP * loss[0]:
+    lowest = float(np.min(loss[first:]))
+    drop = start - lowest
+    if drop < FLAT_DROP * start:
         return _label(
             "underfit",
-            f"the training loss barely moved ({_fmt(loss[0])} to {_fmt(float(np.min(loss)))}): "
+            f"the training loss barely moved ({_fmt(start)} to {_fmt(lowest)}): "
             "the model cannot fit the data; make it larger or train it differently",
             gap=round(gap, 6),
         )
-    low = float(np.min(loss))
+    # the lower of the two: dropout or noise keep the training loss up on a model that learned
+    low = float(np.min(loss[first:]))
+    if has_val and np.isfinite(val_loss[1:]).any():
+        low = min(low, float(np.nanmin(val_loss[1:])))
     if baseline_loss and low >= NO_SKILL_LOSS * baseline_loss:
         return _label(
             "underfit",
-            f"the training loss never got below {_fmt(low)}, {low / baseline_loss:.0%} of the "
+            f"the losses never got below {_fmt(low)}, {low / baseline_loss:.0%} of the "
             f"{_fmt(baseline_loss)} of a constant prediction: the model learned little; make "
             "it larger or train it differently",
             gap=round(gap, 6),
@@ -300,14 +320,31 @@ def diagnose(
                 f"the majority class ({_fmt(baseline_accuracy)})",
                 gap=round(gap, 6),
             )
+    if kept_epoch is not None:  # early stopping chose the epoch: not a reason to train longer
+        return _label(
+            "good fit",
+            f"early stopping kept the weights of epoch {kept_epoch}, where the validation "
+            "loss was lowest" + (f" (gap {_fmt(gap)})" if has_val else ""),
+            gap=round(gap, 6),
+        )
     window = max(3, math.ceil(TAIL * trained))
-    tail_drop = float(loss[-window - 1] - loss[-1])
-    val_falling = not has_val or val_loss[-window - 1] - val_loss[-1] > 0
-    if drop > 0 and tail_drop > STILL_FALLING * drop and val_falling:
+    before, after = float(loss[-window - 1]), float(loss[-1])
+    # relative to where the loss is now: a curve that has flattened moves by a sliver of its
+    # level, one still going down a slope by a good part of it
+    falling = after > 0 and before - after > STILL_FALLING * after
+    val_before, val_after = float(val_loss[-window - 1]), float(val_loss[-1])
+    val_falling = not has_val or val_before - val_after > STILL_FALLING_VAL * abs(val_after)
+    if falling and val_falling:
+        val_text = (
+            f" and the validation loss from {_fmt(val_before)} to {_fmt(val_after)}"
+            if has_val
+            else ""
+        )
         return _label(
             "underfit",
-            f"the losses were still falling at the end: the last {window} epochs brought "
-            f"{tail_drop / drop:.0%} of the training loss drop; train longer",
+            f"the losses were still falling at the end: the last {window} epochs took the "
+            f"training loss from {_fmt(before)} to {_fmt(after)} "
+            f"({(after - before) / before:+.0%}){val_text}; train longer",
             gap=round(gap, 6),
         )
     return _label(
@@ -319,14 +356,13 @@ def diagnose(
 
 
 def diagnose_result(
-    rows: Sequence[dict[str, float]], result: dict[str, Any], config: Any
+    rows: Sequence[dict[str, float]], result: dict[str, Any], regularized: bool = False
 ) -> dict[str, Any] | None:
-    """The diagnosis of a finished run, from its history rows, result and config; None for a
-    run that failed or was interrupted (its error says what happened)."""
+    """The diagnosis of a finished run, from its history rows and result; None for a run that
+    failed or was interrupted (its error says what happened). ``result["regularized"]`` (the
+    model has dropout, noise or batch-norm layers), when recorded, overrides ``regularized``."""
     if result.get("status") not in ("completed", "diverged"):
         return None
-    model = config.model
-    regularized = bool(model.dropout or model.noise or model.batch_norm)
     weights_epoch = result.get("weights_epoch")
     last = int(rows[-1]["epoch"]) if rows else 0
     kept = weights_epoch if weights_epoch is not None and weights_epoch < last else None
@@ -335,6 +371,19 @@ def diagnose_result(
         diverged_epoch=result.get("diverged_epoch"),
         baseline_accuracy=result.get("baseline_accuracy"),
         baseline_loss=result.get("baseline_loss"),
-        regularized=regularized,
+        regularized=bool(result.get("regularized", regularized)),
         kept_epoch=kept,
     )
+
+
+def is_regularized(model: Any) -> bool:
+    """Whether a built Keras model has a layer that trains differently from how it predicts
+    (dropout, noise, batch norm), nested models included."""
+    kinds = ("Dropout", "Noise", "BatchNormalization")
+    stack = list(getattr(model, "layers", []))
+    while stack:
+        layer = stack.pop()
+        if any(k in type(layer).__name__ for k in kinds):
+            return True
+        stack.extend(getattr(layer, "layers", None) or [])
+    return False

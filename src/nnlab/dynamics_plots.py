@@ -56,16 +56,12 @@ from nnlab.plots import (
     _text,
     sweep_axes,
 )
+from nnlab.store import BATCHES_FILE, GRADIENTS_FILE, LONG_COLUMNS, WEIGHTS_FILE
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-# the files capture writes (capture.py imports keras, so the names are repeated here)
-WEIGHTS_FILE = "weights.csv"
-GRADIENTS_FILE = "gradients.csv"
-BATCHES_FILE = "batches.csv"
 KIND_FILES = {"weights": WEIGHTS_FILE, "gradients": GRADIENTS_FILE}
-LONG_COLUMNS = ("epoch", "layer", "tensor", "stat", "value")
 BATCH_INDEX_COLUMNS = ("epoch", "batch", "step", "size")
 
 # per-run plots

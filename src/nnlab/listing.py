@@ -25,6 +25,7 @@ def read_summary(exp_dir: Path) -> list[dict[str, str]]:
             "status": res.get("status", "?"),
             "epochs_run": res.get("epochs_run", ""),
             "wall_s": res.get("wall_s", ""),
+            "diagnosis": (res.get("diagnosis") or {}).get("label", ""),
         }
         row.update({f"best_{k}": v for k, v in (res.get("best") or {}).items()})
         rows.append({k: "" if v is None else str(v) for k, v in row.items()})  # fmt: skip
@@ -71,8 +72,9 @@ def _runs(exp_dir: Path) -> tuple[str, list[str], list[list[str]]]:
     runs = read_summary(exp_dir)
     target = target_column(runs)
     cols = ["run", "status", "epochs", target.removeprefix("best_") if target else "best",
-            "wall s"]  # fmt: skip
+            "wall s", "diagnosis"]  # fmt: skip
     rows = [[r.get("run_id", ""), r.get("status", ""), r.get("epochs_run", ""),
-             _fmt(r.get(target)) if target else "", _fmt(r.get("wall_s"))]
+             _fmt(r.get(target)) if target else "", _fmt(r.get("wall_s")),
+             r.get("diagnosis") or ""]
             for r in runs]  # fmt: skip
     return f"{exp_dir} (best of each run)", cols, rows

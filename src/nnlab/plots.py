@@ -904,6 +904,16 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     from nnlab.dynamics_plots import plot_run_dynamics  # imports this module: no cycle at load
 
     written += plot_run_dynamics(run_dir)
+    return _drop_stale(out, written)
+
+
+def _drop_stale(folder: Path, written: list[Path]) -> list[Path]:
+    """Remove the PNGs in ``folder`` that this drawing did not write (a sweep axis that is
+    gone, a capture that was turned off), so nothing shows a plot of an older config."""
+    keep = {p.resolve() for p in written}
+    for png in folder.glob("*.png") if folder.is_dir() else []:
+        if png.resolve() not in keep:
+            png.unlink(missing_ok=True)
     return written
 
 
@@ -1145,7 +1155,7 @@ def plot_experiment(experiment_dir: str | Path, runs: Sequence[Path] | None = No
 
     column = target_column(summary)
     if column is None:
-        return written
+        return _drop_stale(out, written)
     final_column = "final_" + column.removeprefix("best_")
     short = _short_names(sweep_axes(summary))
     for axis in sweep_axes(summary):
@@ -1161,7 +1171,7 @@ def plot_experiment(experiment_dir: str | Path, runs: Sequence[Path] | None = No
     heat = heatmap_data(summary, column)
     if heat is not None and heat.n.any():
         written.append(_draw_heatmap(heat, title, out / f"heatmap_{column}.png"))
-    return written
+    return _drop_stale(out, written)
 
 
 def plot_dir(path: str | Path) -> list[Path]:

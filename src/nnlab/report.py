@@ -27,7 +27,7 @@ from urllib.parse import quote
 import pandas as pd
 import yaml
 
-from nnlab import __version__, store
+from nnlab import __version__, diagnose, dynamics_plots, store
 from nnlab.compare import (
     Baseline,
     SeedVerdict,
@@ -38,7 +38,14 @@ from nnlab.compare import (
 )
 from nnlab.errors import NnlabError
 from nnlab.names import is_maximized
-from nnlab.plots import _short_names, _text, experiment_summary, sweep_axes, target_column
+from nnlab.plots import (
+    _short_names,
+    _text,
+    experiment_summary,
+    read_history,
+    sweep_axes,
+    target_column,
+)
 
 MARKDOWN_FILE = "report.md"
 HTML_FILE = "report.html"
@@ -204,7 +211,9 @@ def _caption(name: str) -> str:
     for kind in ("gradients", "weights"):
         if stem.startswith(f"{kind}_"):
             stat = stem.removeprefix(f"{kind}_")
-            return f"{stat} of each layer's {kind}, per setting and epoch (mean over seeds)"
+            over = "arithmetic" if stat == "mean" else "geometric"
+            return (f"{stat} of each layer's {kind}, per setting and epoch ({over} mean over "
+                    "seeds)")  # fmt: skip
     return stem.replace("_", " ")
 
 
@@ -376,6 +385,12 @@ def _problems(ranked: pd.DataFrame, results: dict[str, dict[str, Any]]) -> list[
     for rid in (_text(r) for r in ranked.get("run_id", [])):
         res = results.get(rid) or {}
         status = _text(res.get("status")) or store.RUNNING
+        diagnosis = res.get("diagnosis") if isinstance(res.get("diagnosis"), dict) else {}
+        if status == store.COMPLETED and diagnosis.get("label") == "diverged":
+            # finite, but the loss went up: a failure too, though no NaN stopped it
+            reason = _text(diagnosis.get("reason"))
+            out.append(Problem(rid, "diverged", "–", f"completed, but {reason}", None))
+            continue
         if status == store.COMPLETED:
             continue
         epoch = res.get("diverged_epoch") if status == store.DIVERGED else res.get("epochs_run")
@@ -390,26 +405,18 @@ def _problems(ranked: pd.DataFrame, results: dict[str, dict[str, Any]]) -> list[
 
 
 def _layer_tables(directory: Path, summary: pd.DataFrame) -> list[tuple[str, Table]]:
-    """Kernel-gradient std per layer and sweep point, when gradients were captured and
-    ``dynamics_plots`` offers the table (it is optional: the report works without it)."""
-    if not any((d / "gradients.csv").is_file() for d in store.run_dirs(directory)):
-        return []
-    try:
-        from nnlab import dynamics_plots  # type: ignore[attr-defined]
-
-        layer_stat_table = dynamics_plots.layer_stat_table
-    except Exception:  # not there (yet), or broken: the report goes on without the table
-        return []
-    kwargs: dict[str, Any] = {}
+    """Kernel-gradient std per layer and sweep point, when gradients were captured."""
     try:  # read the files once for both tables
-        kwargs["frames"] = dynamics_plots.read_captures(directory, summary, "gradients")
-    except Exception:
-        kwargs = {}
+        frames = dynamics_plots.read_captures(directory, summary, "gradients")
+    except Exception:  # an optional table must never cost the report
+        return []
+    if not frames:
+        return []
     tables = []
     for epoch, title in ((1, "after epoch 1"), ("last", "at the last epoch")):
         try:
-            df = layer_stat_table(
-                directory, summary, kind="gradients", stat="std", epoch=epoch, **kwargs
+            df = dynamics_plots.layer_stat_table(
+                directory, summary, kind="gradients", stat="std", epoch=epoch, frames=frames
             )
         except Exception:  # an optional table must never cost the report
             continue
@@ -436,6 +443,36 @@ def _run_dir_summary(run_dir: Path) -> pd.DataFrame:
             if len(mine):
                 return mine.reset_index(drop=True)
     return experiment_summary(run_dir, [run_dir])
+
+
+def _fill_diagnoses(
+    summary: pd.DataFrame, results: dict[str, dict[str, Any]], run_dirs: dict[str, Path]
+) -> pd.DataFrame:
+    """Diagnose the finished runs that have no diagnosis (runs written before nnlab made
+    one) from their history.csv, into ``results`` and the summary's ``diagnosis`` column."""
+    found: dict[str, str] = {}
+    for rid, res in results.items():
+        if not res.get("diagnosis") and res.get("status") in (store.COMPLETED, store.DIVERGED):
+            try:
+                rows = read_history(run_dirs[rid] / store.HISTORY_FILE).to_dict("records")
+                _, run_doc = _read_yaml(run_dirs[rid] / store.CONFIG_FILE)
+                model = (run_doc or {}).get("model") or {}
+                regularized = any(model.get(k) for k in ("dropout", "noise", "batch_norm"))
+                res["diagnosis"] = diagnose.diagnose_result(rows, res, bool(regularized))
+            except Exception:  # an unreadable history: the run goes without a diagnosis
+                continue
+        if isinstance(res.get("diagnosis"), dict) and res["diagnosis"].get("label"):
+            found[rid] = str(res["diagnosis"]["label"])
+    if not found:
+        return summary
+    summary = summary.copy()
+    column = summary["diagnosis"] if "diagnosis" in summary else pd.Series(None, summary.index)
+    filled = [
+        _text(old) or found.get(_text(rid), "")
+        for old, rid in zip(column, summary["run_id"], strict=True)
+    ]
+    summary["diagnosis"] = [f or None for f in filled]
+    return summary
 
 
 def collect(directory: str | Path) -> Report:
@@ -466,6 +503,7 @@ def collect(directory: str | Path) -> Report:
         for rid in (_text(r) for r in summary["run_id"])
         if rid in run_dirs
     }
+    summary = _fill_diagnoses(summary, results, run_dirs)
     config_yaml, doc = _read_yaml(directory / config_file)
 
     target = target_column(summary)
@@ -670,7 +708,7 @@ def render_markdown(report: Report) -> str:
     md += ["## Results", ""]
     if report.verdict is not None:
         md += [f"**{_verdict_heading(report.verdict)}.** {report.verdict.sentence}", ""]
-        if report.verdict.runner_up is not None and report.verdict.column:
+        if report.verdict.p is not None and report.verdict.column:
             md += [f"_{_test_note(report.verdict)}_", ""]
     if report.baseline:
         md += [report.baseline, ""]
@@ -691,9 +729,8 @@ def render_markdown(report: Report) -> str:
         if len(line.runs) == 1:
             md.append(f"- **{line.label}**, 1 run (`{first_id}`): {reason}.")
             continue
-        runs = ", ".join(f"`{rid}`" for rid, _ in line.runs)
-        md.append(f"- **{line.label}**, {len(line.runs)} runs: {runs}. "
-                  f"For example `{first_id}`: {reason}.")  # fmt: skip
+        md.append(f"- **{line.label}**, {len(line.runs)} runs:")
+        md += [f"  - `{rid}`: {text}." for rid, text in line.runs]
     md.append("")
 
     md += ["## Plots", ""]
@@ -869,7 +906,7 @@ def render_html(report: Report) -> str:
         kind = {True: "yes", False: "no"}.get(verdict.significant, "unknown")  # type: ignore[arg-type]
         h.append(f'<div class="verdict {kind}"><h3>{_e(_verdict_heading(verdict))}</h3>')
         h.append(f"<p>{_e(verdict.sentence)}</p>")
-        if verdict.runner_up is not None and verdict.column:
+        if verdict.p is not None and verdict.column:
             h.append(f'<p class="note">{_e(_test_note(verdict))}</p>')
         h.append("</div>")
     if report.baseline:

@@ -29,6 +29,11 @@ ENV_FILE = "env.json"
 BOUNDARY_FILE = "boundary.csv"
 EXPERIMENT_FILE = "experiment.yaml"
 SUMMARY_FILE = "summary.csv"
+# what train.capture writes
+WEIGHTS_FILE = "weights.csv"
+GRADIENTS_FILE = "gradients.csv"
+BATCHES_FILE = "batches.csv"
+LONG_COLUMNS = ("epoch", "layer", "tensor", "stat", "value")
 PLOTS_DIR = "plots"
 
 # statuses a run can end with; "running" is written when it starts

@@ -75,7 +75,10 @@ def run(
         for cap in captured:
             cap.close()
         result.update(_summarise(writer.rows, writer.columns, config))
-        result["diagnosis"] = diagnose.diagnose_result(writer.rows, result, config)
+        try:  # the result is written whatever the diagnosis makes of odd curves
+            result["diagnosis"] = diagnose.diagnose_result(writer.rows, result)
+        except Exception as e:
+            result["diagnosis"] = {"label": "unknown", "reason": f"no diagnosis: {_describe(e)}"}
         result["wall_s"] = round(time.perf_counter() - t_start, 3)
         result["finished"] = _now()
         store.write_json(run_dir / store.RESULT_FILE, result)
@@ -113,6 +116,7 @@ def _fit(
     batch = len(data.x_train) if train.batch_size == "full" else train.batch_size
     eval_batch = max(batch, EVAL_BATCH)
 
+    info: dict[str, Any] = {"regularized": diagnose.is_regularized(model)}
     t0 = time.perf_counter()
     logs = _evaluate(model, data.x_train, y_train, eval_batch)
     logs.update({f"val_{k}": v for k, v in _evaluate(model, data.x_val, y_val, eval_batch).items()})
@@ -124,7 +128,7 @@ def _fit(
                               spec.seed)  # fmt: skip
         captured.append(cap)
         cap.record(0)
-        cbs.append(cap)
+        cbs += cap.callbacks
 
     guard = callbacks.DivergenceStop()
     stopper = callbacks.early_stopping(train)
@@ -149,7 +153,7 @@ def _fit(
         shuffle=True,
         verbose=0,
     )
-    out: dict[str, Any] = {"fit_s": round(time.perf_counter() - t_fit, 3)}
+    out: dict[str, Any] = {**info, "fit_s": round(time.perf_counter() - t_fit, 3)}
     out["steps_per_epoch"] = math.ceil(len(data.x_train) / batch)
     out["n_train"], out["n_val"] = len(data.x_train), len(data.x_val)
     out["baseline_accuracy"] = data.majority_baseline()
