@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from nnlab.config import validate
 from nnlab.sweep import RunSpec, expand
@@ -32,3 +35,8 @@ def merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 def spec(**changes: Any) -> RunSpec:
     """The single run of TINY with ``changes`` merged in (section mappings merge)."""
     return expand(validate(merge(TINY, changes)))[0]
+
+
+def long_table(path: Path) -> pd.Series:
+    """A weights.csv or gradients.csv as values indexed by (epoch, layer, tensor, stat)."""
+    return pd.read_csv(path).set_index(["epoch", "layer", "tensor", "stat"])["value"]

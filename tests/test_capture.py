@@ -12,13 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
-from typer.testing import CliRunner
 
 from nnlab import backend, store
-from nnlab.cli import app
 
-from helpers import TINY, merge, spec
+from helpers import long_table, merge, spec
 
 ALL = ["weights", "gradients", "batches"]
 
@@ -44,10 +41,6 @@ def train(tmp_path: Path, keep: dict[str, Any] | None = None, **changes: Any) ->
     result = train_mod.run(s, tmp_path / s.run_id, on_trained=on_trained)
     assert result["status"] == "completed", result.get("error")
     return tmp_path / s.run_id
-
-
-def long_table(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path).set_index(["epoch", "layer", "tensor", "stat"])["value"]
 
 
 def test_weights_csv_holds_every_epoch_and_the_final_kernels(tmp_path):
@@ -164,42 +157,6 @@ def test_kernel_gradients_match_the_analytic_gradient_on_each_backend(name):
     assert out.returncode == 0, out.stderr[-2000:]
     err, scale = map(float, out.stdout.split()[-2:])
     assert scale > 1e-3 and err < 1e-5 * max(1.0, scale)
-
-
-# The vanishing-gradient lesson: 4 hidden layers of 5 units, RandomNormal(stddev=1), rmsprop.
-VANISHING = merge(
-    TINY,
-    {
-        "name": "vanishing",
-        "data": {"n_samples": 600},
-        "model": {"hidden": [5, 5, 5, 5],
-                  "initializer": {"name": "random_normal", "stddev": 1.0}},
-        "train": {"optimizer": "rmsprop", "learning_rate": 0.005, "epochs": 20,
-                  "capture": ["weights", "gradients"]},
-        "repeats": 3,
-        "sweep": {"model.activation": ["sigmoid", "tanh", "relu"]},
-    },
-)  # fmt: skip
-
-
-def test_sigmoid_gradients_vanish_in_the_first_layer_and_tanh_learns_better(tmp_path):
-    config = tmp_path / "vanishing.yaml"
-    config.write_text(yaml.safe_dump(VANISHING))
-    result = CliRunner().invoke(app, ["run", str(config), "--out", str(tmp_path), "-q"])
-    assert result.exit_code == 0, result.output
-    exp = tmp_path / "vanishing"
-    summary = pd.read_csv(exp / "summary.csv")
-    assert len(summary) == 9 and set(summary["status"]) == {"completed"}
-    std: dict[str, list[float]] = {}
-    for _, row in summary.iterrows():
-        g = long_table(exp / row["run_id"] / "gradients.csv")
-        std.setdefault(row["model.activation"], []).append(g[(1, "dense1", "kernel", "std")])
-    sigmoid, tanh = np.mean(std["sigmoid"]), np.mean(std["tanh"])
-    assert sigmoid < tanh / 10, std  # measured: about 100x smaller
-    acc = summary.groupby("model.activation")["best_val_accuracy"].mean()
-    assert acc["tanh"] > acc["sigmoid"] + 0.1, acc
-    # the per-layer plots are drawn for each run and compared across the sweep
-    assert (exp / summary["run_id"][0] / "plots" / "gradients.png").is_file()
 
 
 def test_layers_of_a_nested_model_are_tracked_once_each():

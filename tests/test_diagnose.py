@@ -90,6 +90,17 @@ def test_still_falling_after_a_big_first_epoch_says_train_longer():
     assert "from 0.46 to 0.4 (-13%) and the validation loss from 0.48 to 0.42" in out["reason"]
 
 
+def test_a_slow_straight_line_down_is_still_falling():
+    # 8 % of its level in the last 12 epochs, but no slower than before: not flattening
+    loss = 0.84 - 0.0037 * t
+    val = loss + 0.01
+    out = dg.diagnose(history(loss, val))
+    assert out["label"] == "underfit" and "train longer" in out["reason"], out
+    # the same fall, decelerating (an exponential approaching its floor), is a good fit
+    loss = decay(0.84, 0.3, 0.06)
+    assert dg.diagnose(history(loss, loss + 0.01))["label"] == "good fit"
+
+
 def test_flattened_curves_after_a_big_first_epoch_are_a_good_fit():
     loss = np.concatenate([[5.0], decay(0.7, 0.1, 0.2)[1:]])
     assert dg.diagnose(history(loss, loss + 0.02))["label"] == "good fit"

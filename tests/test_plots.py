@@ -876,3 +876,11 @@ def test_plot_experiment_with_nothing_to_compare(tmp_path: Path) -> None:
     assert plots.plot_experiment(exp) == []
     (exp / store.SUMMARY_FILE).write_text("run_id,seed,status,best_loss\nr,0,failed,\n")
     assert plots.plot_experiment(exp) == []
+
+
+def test_value_ticks_only_where_their_labels_fit() -> None:
+    assert plots._ticks_fit(np.array([1e-4, 1e-3, 1e-2]), log=True)
+    assert plots._ticks_fit(np.array([16.0, 32.0, 64.0, 128.0]), log=False)
+    # random-search draws: 0.00417 and 0.00481 would print on top of each other
+    drawn = np.array([0.00109, 0.00163, 0.00417, 0.00481, 0.0111, 0.108, 0.137, 0.239])
+    assert not plots._ticks_fit(drawn, log=True)

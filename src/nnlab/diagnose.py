@@ -33,8 +33,10 @@ explains each with the plots it comes from.
    the training and validation losses counts); or a
    classifier's best validation accuracy is within ``NO_SKILL_MARGIN`` of the majority-class
    baseline; or both losses were still falling at the end: over the last ``TAIL`` of the
-   epochs the training loss fell by more than ``STILL_FALLING`` of its final value and the
-   validation loss by more than ``STILL_FALLING_VAL`` of its own (train longer).
+   epochs the training loss fell by more than ``STILL_FALLING`` of its final value (or by
+   more than ``STILL_FALLING_SLOPE_MIN`` of it and at least ``STEADY`` times as much as in
+   the window before: a straight line down, not slowing) and the validation loss by more
+   than ``STILL_FALLING_VAL`` of its own (train longer).
 7. ``good fit``: none of the above: both losses fell and flattened out together.
 
 When early stopping restored the best weights, the curves are read up to the epoch whose
@@ -74,6 +76,8 @@ NO_SKILL_MARGIN = 0.02
 TAIL = 0.2
 STILL_FALLING = 0.10
 STILL_FALLING_VAL = 0.05
+STILL_FALLING_SLOPE_MIN = 0.02
+STEADY = 0.5
 SMOOTH = 0.05
 
 LABELS = (
@@ -330,8 +334,14 @@ def diagnose(
     window = max(3, math.ceil(TAIL * trained))
     before, after = float(loss[-window - 1]), float(loss[-1])
     # relative to where the loss is now: a curve that has flattened moves by a sliver of its
-    # level, one still going down a slope by a good part of it
-    falling = after > 0 and before - after > STILL_FALLING * after
+    # level, one still going down a slope by a good part of it; or, slower, it goes down a
+    # straight line, as fast as in the window before (a flattening curve slows down)
+    tail_drop = before - after
+    earlier = float(loss[-2 * window - 1] - before) if len(loss) > 2 * window else math.inf
+    falling = after > 0 and (
+        tail_drop > STILL_FALLING * after
+        or (tail_drop > STILL_FALLING_SLOPE_MIN * after and tail_drop >= STEADY * earlier)
+    )
     val_before, val_after = float(val_loss[-window - 1]), float(val_loss[-1])
     val_falling = not has_val or val_before - val_after > STILL_FALLING_VAL * abs(val_after)
     if falling and val_falling:

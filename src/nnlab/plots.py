@@ -58,6 +58,7 @@ GROUP_COLORS = 10
 GROUP_MARKERS = (None, "o", "s", "^", "D", "v")
 LEGEND_BELOW_MAX = 6
 MAX_VALUE_TICKS = 8  # a tick per swept value up to this many; past it matplotlib's own ticks
+MIN_TICK_GAP = 0.08  # of the axis span, between two value ticks
 
 
 class _NothingToPlot(NnlabError):
@@ -907,6 +908,16 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     return _drop_stale(out, written)
 
 
+def _ticks_fit(x: np.ndarray, log: bool) -> bool:
+    """Whether a tick at each value leaves room for its label: no two values closer than
+    ``MIN_TICK_GAP`` of the axis span (random-search values often are; they get the ordinary
+    ticks instead)."""
+    pos = np.unique(np.log10(x[x > 0]) if log else x)
+    if pos.size < 2:
+        return True
+    return bool(np.diff(pos).min() >= MIN_TICK_GAP * (pos[-1] - pos[0]))
+
+
 def _drop_stale(folder: Path, written: list[Path]) -> list[Path]:
     """Remove the PNGs in ``folder`` that this drawing did not write (a sweep axis that is
     gone, a capture that was turned off), so nothing shows a plot of an older config."""
@@ -1061,7 +1072,7 @@ def _draw_value_series(
     if best.log_x:
         ax.set_xscale("log")
     ax.autoscale_view()
-    if best.numeric and best.x.size <= MAX_VALUE_TICKS:
+    if best.numeric and best.x.size <= MAX_VALUE_TICKS and _ticks_fit(best.x, best.log_x):
         ax.set_xticks(best.x, [_display(t) for t in best.labels])
         if best.log_x:
             ax.minorticks_off()
