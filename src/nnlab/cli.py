@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from nnlab import __version__
-from nnlab.errors import ConfigError, DataError, NnlabError
+from nnlab.errors import ConfigError, DataError, LockError, NnlabError
 
 app = typer.Typer(
     name="nnlab",
@@ -179,13 +179,19 @@ def _experiment(
         _print_dry_run(specs, exp_dir, force)
         raise typer.Exit(EXIT_OK)
     from nnlab import display, execute
+    from nnlab.lock import experiment_lock
 
     exp_dir.mkdir(parents=True, exist_ok=True)
-    store.write_yaml(exp_dir / store.EXPERIMENT_FILE, doc)
-    progress = display.make_progress(err, quiet)
-    outcome = execute.execute(
-        specs, exp_dir, force=force, workers=workers, progress=progress, device=device_info
-    )
+    try:
+        with experiment_lock(exp_dir):
+            store.write_yaml(exp_dir / store.EXPERIMENT_FILE, doc)
+            progress = display.make_progress(err, quiet)
+            outcome = execute.execute(
+                specs, exp_dir, force=force, workers=workers, progress=progress,
+                device=device_info,
+            )  # fmt: skip
+    except LockError as e:  # another command holds the experiment: nothing was touched
+        raise _fail(e, debug) from None
     if outcome.plot_error:
         err.print(f"warning: comparison plots failed: {outcome.plot_error}", markup=False)
     if outcome.report_error:

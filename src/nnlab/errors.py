@@ -23,3 +23,7 @@ class DataError(NnlabError):
 
 class BackendError(NnlabError):
     """The requested backend or device is not available."""
+
+
+class LockError(NnlabError):
+    """Another nnlab command is working on the same experiment directory."""
