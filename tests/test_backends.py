@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+from nnlab import backend
 
 from helpers import TINY
 
@@ -46,3 +49,16 @@ def test_missing_backend_is_named_with_its_install_command():
     assert info.value.problems == [
         f"backend: {missing} is not installed in this environment (pip install {missing})"
     ]
+
+
+def test_native_notices_during_an_import_are_held_back_unless_it_fails(capfd):
+    with backend._native_stderr_muted("nnlab_no_such_module_a"):
+        os.write(2, b"a notice nobody can act on\n")
+    assert capfd.readouterr().err == ""
+    with (
+        pytest.raises(ImportError),
+        backend._native_stderr_muted("nnlab_no_such_module_b"),
+    ):
+        os.write(2, b"why the import failed\n")
+        raise ImportError("broken")
+    assert capfd.readouterr().err == "why the import failed\n"  # replayed for the user

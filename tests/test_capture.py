@@ -85,6 +85,14 @@ def test_batches_csv_holds_each_batch_and_averages_to_the_epoch_loss(tmp_path):
     assert df["loss"].std() > 0
 
 
+def test_batches_csv_leaves_out_metrics_that_are_not_means_over_samples(tmp_path):
+    run = train(tmp_path, train={"epochs": 1, "capture": ["batches"],
+                                 "metrics": ["accuracy", "auc", "precision"]})  # fmt: skip
+    df = pd.read_csv(run / "batches.csv")
+    assert list(df.columns) == ["epoch", "batch", "step", "size", "loss", "accuracy"]
+    assert "val_auc" in pd.read_csv(run / store.HISTORY_FILE).columns  # still in the history
+
+
 def test_gradients_csv_has_kernel_stats_and_the_update_ratio(tmp_path):
     capture = ["weights", "gradients"]
     run = train(tmp_path, model={"hidden": [8, 4]},
@@ -175,6 +183,24 @@ def test_layers_of_a_nested_model_are_tracked_once_each():
     ]  # fmt: skip
 
 
+def test_two_nested_layers_of_the_same_name_get_their_paths():
+    import keras
+
+    from nnlab.capture import tracked_weights
+
+    def branch(name):
+        return keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="h")], name=name)
+
+    x = keras.Input((3,))
+    out = keras.layers.Dense(1, name="out")(
+        keras.layers.Concatenate()([branch("s1")(x), branch("s2")(x)])
+    )
+    names = [(layer, t) for layer, t, _ in tracked_weights(keras.Model(x, out))]
+    assert names == [("s1/h", "kernel"), ("s1/h", "bias"), ("s2/h", "kernel"),
+                     ("s2/h", "bias"), ("out", "kernel"), ("out", "bias")]  # fmt: skip
+    assert len(set(names)) == len(names)
+
+
 def test_kernels_inside_a_custom_layer_are_named_by_path_and_subclassed_models_work():
     import keras
 
@@ -202,8 +228,8 @@ def test_kernels_inside_a_custom_layer_are_named_by_path_and_subclassed_models_w
     y = (x[:, 0] > 0).astype("float32")  # (n,) labels for a (n, 1) output
     model(x)
     names = [(layer, t) for layer, t, _ in tracked_weights(model)]
-    assert names == [("block/a", "kernel"), ("block/a", "bias"),
-                     ("block/b", "kernel"), ("block/b", "bias")]  # fmt: skip
+    assert names == [("net/block/a", "kernel"), ("net/block/a", "bias"),
+                     ("net/block/b", "kernel"), ("net/block/b", "bias")]  # fmt: skip
     kernels = [v for _, t, v in tracked_weights(model) if t == "kernel"]
     grads = kernel_gradients(model, kernels, x, y, keras.losses.get("binary_crossentropy"))
     assert [g.shape for g in grads] == [(3, 4), (4, 1)]

@@ -419,8 +419,8 @@ def test_a_completed_run_whose_loss_went_up_is_listed_with_the_failures(experime
     result["diagnosis"] = {"label": "diverged", "reason": "the training loss ended at 3"}
     store.write_json(run / store.RESULT_FILE, result)
     problems = section(report.write_report(experiment)[0].read_text(), "Failed or diverged runs")
-    assert "`activation=tanh_seed=2_abc2` | diverged | – | completed, but the training loss " in (
-        problems
+    assert (
+        "`activation=tanh_seed=2_abc2` | completed, loss rose | – | the training loss " in problems
     )
 
 

@@ -11,10 +11,16 @@ import importlib.util
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
 from nnlab.errors import BackendError
+
+# TensorFlow's C++ notices (and spurious tf.data "NodeDef mentions attribute" errors) and its
+# retracing warnings say nothing a user can act on; real failures raise exceptions. Set when
+# this module is imported, which is before any backend (in workers too).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 INSTALL_HINT = {
@@ -39,9 +45,6 @@ def activate(backend: str, device: str) -> dict[str, Any]:
     same backend is cheap; a different backend after Keras was imported is an error.
     """
     check_installed(backend)
-    # TensorFlow's C++ notices (and spurious tf.data "NodeDef mentions attribute" errors) and
-    # its retracing warnings say nothing a user can act on; real failures raise exceptions
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     loaded = sys.modules.get("keras")
     if loaded is not None:
@@ -63,26 +66,34 @@ def activate(backend: str, device: str) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _native_stderr_muted(module: str) -> Iterator[None]:
-    """Silence file descriptor 2 while ``module`` is first imported: TensorFlow's C++ logs
-    notices (oneDNN, "could not find cuda drivers") before TF_CPP_MIN_LOG_LEVEL can reach
-    them. An import error still raises, and is shown, after stderr is back."""
+    """Hold back what file descriptor 2 receives while ``module`` is first imported:
+    TensorFlow's C++ logs notices (oneDNN, "could not find cuda drivers") before
+    TF_CPP_MIN_LOG_LEVEL can reach them. If the import fails, what it wrote is replayed
+    before the error propagates. ``NNLAB_TF_LOGS=1`` shows everything as it comes."""
     if module in sys.modules or os.environ.get("NNLAB_TF_LOGS"):
         yield
         return
     try:
         sys.stderr.flush()
         saved = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
+        held = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     except (OSError, ValueError):  # no real fd 2 (an embedding host): leave it alone
         yield
         return
+    failed = False
     try:
-        os.dup2(devnull, 2)
+        os.dup2(held.fileno(), 2)
         yield
+    except BaseException:
+        failed = True
+        raise
     finally:
         os.dup2(saved, 2)
         os.close(saved)
-        os.close(devnull)
+        if failed:
+            held.seek(0)
+            os.write(2, held.read())
+        held.close()
 
 
 def _setup_devices(backend: str, device: str) -> dict[str, Any]:

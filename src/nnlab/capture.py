@@ -71,25 +71,25 @@ def _leaf_layers(model: keras.Model) -> list[Any]:
 
 
 def tracked_weights(model: keras.Model) -> list[tuple[str, str, Any]]:
-    """(layer name, tensor name, variable) for every kernel and bias, in model order."""
-    out = []
+    """(layer name, tensor name, variable) for every kernel and bias, in model order.
+
+    A layer is named by its name, unless that is ambiguous: a custom layer holding several
+    Dense layers (several kernels), or two layers of the same name in different nested
+    models. All the tensors of such a layer are then named by their variable path ("net/
+    block/a"), so every (layer, tensor) pair is unique.
+    """
+    found = []
     for layer in _leaf_layers(model):
-        for var in layer.trainable_weights:
-            name = var.name.split("/")[-1]
-            if name in TENSORS:
-                out.append((layer.name, name, var))
-    seen = [(layer, tensor) for layer, tensor, _ in out]
-    # a custom layer holding several Dense layers has several kernels: name those by their
-    # path from that layer down ("block/a")
-    return [
-        (_path_from(layer, var) if seen.count((layer, tensor)) > 1 else layer, tensor, var)
-        for layer, tensor, var in out
-    ]
-
-
-def _path_from(layer: str, var: Any) -> str:
-    parts = var.path.split("/")[:-1]
-    return "/".join(parts[parts.index(layer) :] if layer in parts else parts)
+        mine = [(var.name.split("/")[-1], var) for var in layer.trainable_weights]
+        found.append((layer, [(t, v) for t, v in mine if t in TENSORS]))
+    names = [layer.name for layer, tensors in found if tensors]
+    out = []
+    for layer, tensors in found:
+        kinds = [t for t, _ in tensors]
+        by_path = names.count(layer.name) > 1 or len(kinds) != len(set(kinds))
+        for tensor, var in tensors:
+            out.append((var.path.rsplit("/", 1)[0] if by_path else layer.name, tensor, var))
+    return out
 
 
 class Capture(keras.callbacks.Callback):
@@ -187,7 +187,11 @@ class BatchLog(keras.callbacks.Callback):
         if not logs:
             return
         if self._file is None:
-            self._columns = sorted(logs, key=lambda k: (k != "loss", k))
+            # a batch's own value can only be recovered for sample-weighted means; AUC,
+            # precision, recall, RMSE and R2 are not means over samples, so they are left out
+            self._columns = sorted(
+                (k for k in logs if _averaged(k)), key=lambda k: (k != "loss", k)
+            )
             header = ["epoch", "batch", "step", "size", *self._columns]
             self._file = _Csv(self._path, header)
         size = min(self._batch, self._n_train - batch * self._batch)
@@ -211,9 +215,22 @@ class BatchLog(keras.callbacks.Callback):
         self._rows = []
 
     def close(self) -> None:
+        # the batches of an epoch that did not end are not written, as history.csv has no
+        # row for that epoch either
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+# metrics Keras reports as a mean over samples (their running means can be differenced)
+AVERAGED_METRICS = (
+    "loss", "accuracy", "binary_accuracy", "categorical_accuracy",
+    "sparse_categorical_accuracy", "top5_accuracy", "mse", "mae", "mape",
+)  # fmt: skip
+
+
+def _averaged(name: str) -> bool:
+    return name in AVERAGED_METRICS or name.endswith("_loss")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -289,7 +289,8 @@ def _print_dry_run(specs: list[Any], exp_dir: Path, force: bool) -> None:
         values = [str(spec.values.get(a, "")) for a in axes]
         table.add_row(spec.run_id, *values, str(spec.seed), shown)
     out.print(table)
-    out.print(f"{len(specs)} runs ({todo} to train, {len(specs) - todo} already finished); "
+    n = len(specs)
+    out.print(f"{n} run{'s' * (n != 1)} ({todo} to train, {n - todo} already finished); "
               "dry run, nothing trained", markup=False)  # fmt: skip
 
 

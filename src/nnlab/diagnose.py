@@ -2,11 +2,12 @@
 
 The rules read history.csv (epoch 0 is the untrained model) and are checked in this order; the
 first that matches gives the label. The thresholds are the constants below; docs/diagnosis.md
-explains each with the plots it comes from.
+lists them with real runs that show each label.
 
-1. ``diverged``: the run was stopped for a non-finite loss, or the training loss ended above
-   ``DIVERGED_RATIO`` times its value before training, or it never came below
-   ``NEVER_FELL`` times that value (it jumped up in the first epoch and stayed there).
+1. ``diverged``: the run was stopped for a non-finite loss, or the training loss stayed above
+   ``DIVERGED_RATIO`` times its value before training through the last quarter of the
+   epochs, or it never came below ``NEVER_FELL`` times that value (it jumped up in the
+   first epoch and stayed there).
 2. ``too short``: fewer than ``MIN_EPOCHS`` trained epochs; nothing else can be told.
 3. ``unstable``: the training loss jumped up from one epoch to the next by more than
    ``SPIKE`` of its value (and ``SPIKE_MIN`` of the untrained loss, so that the wobble of a
@@ -19,13 +20,16 @@ explains each with the plots it comes from.
    too (median step at least ``TRAIN_JITTER`` of its level): the learning rate is too high.
 4. ``unrepresentative validation``: the validation curve tells about the validation set rather
    than the model: it oscillates as in rule 3 while the training loss is smooth, or, without
-   dropout, noise or batch norm (which make the training loss the higher one), the validation
-   loss stays below ``EASY_VALIDATION`` times the training loss over the second half.
-5. ``overfit``: the validation loss (smoothed over ``SMOOTH`` of the epochs, at most 9)
-   reached its minimum at least ``OVERFIT_PATIENCE`` epochs
-   (and 10 % of the run) before the end, then rose by at least ``OVERFIT_RISE`` of that
-   minimum (and ``OVERFIT_MIN_RISE`` absolute) while the training loss went on falling. The
-   epoch of the minimum and the final gap (validation minus training loss) are recorded.
+   dropout, noise or batch norm (which make the training loss the higher one), the mean
+   validation loss over the second half is below ``EASY_VALIDATION`` times the mean
+   training loss there.
+5. ``overfit``: the validation loss (smoothed over ``SMOOTH`` of the epochs: an odd window
+   of at least ``MIN_SMOOTH`` and at most 9) reached its minimum at least
+   ``OVERFIT_PATIENCE`` epochs (and 10 % of the run) before the end, and the mean of that
+   last stretch is above the minimum by at least ``OVERFIT_RISE`` of it (and
+   ``OVERFIT_MIN_RISE`` absolute) while the training loss (3-epoch means) went on falling.
+   The epoch of the minimum and the final gap (validation minus training loss) are
+   recorded.
 6. ``underfit``: the training loss fell by less than ``FLAT_DROP`` of its starting value
    (flat: the model cannot fit the data); or it never got below ``NO_SKILL_LOSS`` times the
    no-skill loss (the loss of the best constant prediction: the entropy of the class
@@ -33,10 +37,11 @@ explains each with the plots it comes from.
    the training and validation losses counts); or a
    classifier's best validation accuracy is within ``NO_SKILL_MARGIN`` of the majority-class
    baseline; or both losses were still falling at the end: over the last ``TAIL`` of the
-   epochs the training loss fell by more than ``STILL_FALLING`` of its final value (or by
-   more than ``STILL_FALLING_SLOPE_MIN`` of it and at least ``STEADY`` times as much as in
-   the window before: a straight line down, not slowing) and the validation loss by more
-   than ``STILL_FALLING_VAL`` of its own (train longer).
+   epochs (3-epoch means at each edge) the training loss fell by more than
+   ``STILL_FALLING`` of its final value (or by more than ``STILL_FALLING_SLOPE_MIN`` of it
+   and at least ``STEADY`` times as much as in the window before: a straight line down, not
+   slowing) and the validation loss by more than ``STILL_FALLING_VAL`` of its own (train
+   longer).
 7. ``good fit``: none of the above: both losses fell and flattened out together.
 
 When early stopping restored the best weights, the curves are read up to the epoch whose
@@ -49,7 +54,8 @@ Pure Python and numpy: ``nnlab report`` uses it on finished runs too.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -79,8 +85,9 @@ STILL_FALLING_VAL = 0.05
 STILL_FALLING_SLOPE_MIN = 0.02
 STEADY = 0.5
 SMOOTH = 0.05
+MIN_SMOOTH = 5
 
-LABELS = (
+LABELS = (  # "unknown" is given only when the diagnosis itself raised (train.py)
     "diverged",
     "too short",
     "unstable",
@@ -118,8 +125,8 @@ def _relative_step(values: np.ndarray) -> float:
 def _smooth(values: np.ndarray) -> np.ndarray:
     """Centred moving average over about ``SMOOTH`` of the epochs (odd window, at most 9),
     so that a single lucky epoch of a noisy validation curve is not taken for its minimum."""
-    window = min(9, max(1, int(SMOOTH * len(values))) | 1)
-    if window == 1:
+    window = min(9, max(MIN_SMOOTH, int(SMOOTH * len(values)) | 1))
+    if window == 1 or len(values) < window:
         return values
     pad = window // 2
     padded = np.pad(values, pad, mode="edge")
@@ -135,6 +142,15 @@ def _validation_metric(rows: Sequence[dict[str, float]]) -> str | None:
         if k.startswith("val_") and k != "val_loss" and names.is_maximized(k):
             return k
     return "val_loss" if "val_loss" in keys else None
+
+
+def _level(values: np.ndarray, i: int) -> float:
+    """Mean of the finite values among the 3 epochs around index ``i`` (clipped to the run)."""
+    n = len(values)
+    i = i % n
+    window = values[max(0, i - 1) : min(n, i + 2)]
+    window = window[np.isfinite(window)]
+    return float(window.mean()) if len(window) else math.nan
 
 
 def _fmt(x: float) -> str:
@@ -153,14 +169,37 @@ def diagnose(
     baseline_loss: float | None = None,
     regularized: bool = False,
     kept_epoch: int | None = None,
+    stopped_early: bool = False,
 ) -> dict[str, Any]:
     """The diagnosis of one history: ``{"label", "reason", ...numbers}``.
 
     ``rows`` are history rows (epoch 0 first); ``baseline_loss``: the no-skill loss;
-    ``regularized``: dropout, noise or batch norm
-    is on (the training loss is measured with them active); ``kept_epoch``: early stopping
-    restored the weights of this epoch.
+    ``regularized``: dropout, noise or batch norm is on (the training loss is measured with
+    them active); ``kept_epoch``: early stopping restored the weights of this epoch;
+    ``stopped_early``: early stopping ended the run without restoring the best weights.
+    NaN and zero losses give no numpy warnings.
     """
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices, empty means
+        out = _diagnose(rows, diverged_epoch, baseline_accuracy, baseline_loss, regularized,
+                        kept_epoch)  # fmt: skip
+    if stopped_early and out["label"] == "overfit":
+        out["reason"] = out["reason"].replace(
+            "stop earlier or regularize",
+            "early stopping ended the run later, with the last weights; "
+            "restore_best_weights: true keeps those of the minimum",
+        )
+    return out
+
+
+def _diagnose(
+    rows: Sequence[dict[str, float]],
+    diverged_epoch: int | None,
+    baseline_accuracy: float | None,
+    baseline_loss: float | None,
+    regularized: bool,
+    kept_epoch: int | None,
+) -> dict[str, Any]:
     if diverged_epoch is not None:
         return _label(
             "diverged",
@@ -190,12 +229,18 @@ def diagnose(
             f"the training loss never fell below the {_fmt(loss[0])} of the untrained model "
             f"(it rose to {_fmt(loss[1])} in the first epoch); lower the learning rate",
         )
-    if kept_epoch is not None:
-        rows = [r for r in rows if r["epoch"] <= kept_epoch]
-        loss = loss[: len(rows)]
     trained = len(rows) - 1
     if trained < MIN_EPOCHS:
         return _label("too short", f"only {trained} trained epochs; run at least {MIN_EPOCHS}")
+    kept_text = ""
+    if kept_epoch is not None:
+        kept_text = (f"early stopping kept the weights of epoch {kept_epoch} of {trained}, "
+                     "where the validation loss was lowest")  # fmt: skip
+        rows = [r for r in rows if r["epoch"] <= kept_epoch]
+        loss = loss[: len(rows)]
+        trained = len(rows) - 1
+        if trained < MIN_EPOCHS:  # too few epochs to read a shape in: early stopping's call
+            return _label("good fit", kept_text)
 
     # the training loss the fall is measured from: with dropout or noise the first epoch's
     # (measured with them on) rather than the untrained model's (measured with them off)
@@ -229,7 +274,7 @@ def diagnose(
         )
 
     val_loss = _col(rows, "val_loss")
-    has_val = bool(np.isfinite(val_loss).any())
+    has_val = bool(np.isfinite(val_loss[1:]).any())
     half = slice(len(rows) // 2, None)
 
     metric = _validation_metric(rows)
@@ -274,13 +319,14 @@ def diagnose(
     v = _smooth(np.where(np.isfinite(val_loss), val_loss, np.nan))
     if has_val and np.isfinite(v[1:]).any():
         best = int(np.nanargmin(v[1:])) + 1
-        v_min, v_end = float(v[best]), float(np.mean(val_loss[-3:]))
         room = max(OVERFIT_PATIENCE, math.ceil(0.1 * trained))
+        # the end is the mean of the last 10 % of the epochs (at least 3): a rise must last
+        v_min, v_end = float(v[best]), float(np.nanmean(val_loss[-room:]))
         rise = v_end - v_min
         if (
             trained - best >= room
             and rise >= max(OVERFIT_RISE * v_min, OVERFIT_MIN_RISE)
-            and loss[-1] < loss[best]
+            and _level(loss, -1) < _level(loss, best)
         ):
             epoch = int(rows[best]["epoch"])
             return _label(
@@ -324,25 +370,28 @@ def diagnose(
                 f"the majority class ({_fmt(baseline_accuracy)})",
                 gap=round(gap, 6),
             )
-    if kept_epoch is not None:  # early stopping chose the epoch: not a reason to train longer
+    if kept_text:  # early stopping chose the epoch: not a reason to train longer
         return _label(
-            "good fit",
-            f"early stopping kept the weights of epoch {kept_epoch}, where the validation "
-            "loss was lowest" + (f" (gap {_fmt(gap)})" if has_val else ""),
-            gap=round(gap, 6),
+            "good fit", kept_text + (f" (gap {_fmt(gap)})" if has_val else ""), gap=round(gap, 6)
         )
     window = max(3, math.ceil(TAIL * trained))
-    before, after = float(loss[-window - 1]), float(loss[-1])
+    # levels are means of 3 epochs around each edge of the window, so that one noisy epoch
+    # does not make a flat curve fall
+    before, after = _level(loss, -window - 1), _level(loss, -1)
     # relative to where the loss is now: a curve that has flattened moves by a sliver of its
     # level, one still going down a slope by a good part of it; or, slower, it goes down a
     # straight line, as fast as in the window before (a flattening curve slows down)
     tail_drop = before - after
-    earlier = float(loss[-2 * window - 1] - before) if len(loss) > 2 * window else math.inf
+    earlier = _level(loss, -2 * window - 1) - before if len(loss) > 2 * window else math.inf
     falling = after > 0 and (
         tail_drop > STILL_FALLING * after
-        or (tail_drop > STILL_FALLING_SLOPE_MIN * after and tail_drop >= STEADY * earlier)
+        or (
+            tail_drop > STILL_FALLING_SLOPE_MIN * after
+            and earlier > 0
+            and tail_drop >= STEADY * earlier
+        )
     )
-    val_before, val_after = float(val_loss[-window - 1]), float(val_loss[-1])
+    val_before, val_after = _level(val_loss, -window - 1), _level(val_loss, -1)
     val_falling = not has_val or val_before - val_after > STILL_FALLING_VAL * abs(val_after)
     if falling and val_falling:
         val_text = (
@@ -359,8 +408,11 @@ def diagnose(
         )
     return _label(
         "good fit",
-        "training and validation loss fell and flattened out together"
-        + (f" (final gap {_fmt(gap)})" if has_val else ""),
+        (
+            f"training and validation loss fell and flattened out together (final gap {_fmt(gap)})"
+            if has_val and math.isfinite(gap)
+            else "the training loss fell and flattened out"
+        ),
         gap=round(gap, 6),
     )
 
@@ -383,7 +435,15 @@ def diagnose_result(
         baseline_loss=result.get("baseline_loss"),
         regularized=bool(result.get("regularized", regularized)),
         kept_epoch=kept,
+        stopped_early=kept is None and result.get("stopped_epoch") is not None,
     )
+
+
+def config_regularized(model: Mapping[str, Any]) -> bool:
+    """Whether a run config's ``model`` section turns on dropout, noise or batch norm (for
+    runs recorded before ``result.json`` stored ``regularized``; a custom builder's own
+    layers are not seen here)."""
+    return any(model.get(k) for k in ("dropout", "noise", "batch_norm"))
 
 
 def is_regularized(model: Any) -> bool:

@@ -389,7 +389,7 @@ def _problems(ranked: pd.DataFrame, results: dict[str, dict[str, Any]]) -> list[
         if status == store.COMPLETED and diagnosis.get("label") == "diverged":
             # finite, but the loss went up: a failure too, though no NaN stopped it
             reason = _text(diagnosis.get("reason"))
-            out.append(Problem(rid, "diverged", "–", f"completed, but {reason}", None))
+            out.append(Problem(rid, "completed, loss rose", "–", reason, None))
             continue
         if status == store.COMPLETED:
             continue
@@ -452,13 +452,16 @@ def _fill_diagnoses(
     one) from their history.csv, into ``results`` and the summary's ``diagnosis`` column."""
     found: dict[str, str] = {}
     for rid, res in results.items():
-        if not res.get("diagnosis") and res.get("status") in (store.COMPLETED, store.DIVERGED):
+        label = (res.get("diagnosis") or {}).get("label")
+        if label in (None, "", "unknown") and res.get("status") in (
+            store.COMPLETED,
+            store.DIVERGED,
+        ):
             try:
                 rows = read_history(run_dirs[rid] / store.HISTORY_FILE).to_dict("records")
                 _, run_doc = _read_yaml(run_dirs[rid] / store.CONFIG_FILE)
-                model = (run_doc or {}).get("model") or {}
-                regularized = any(model.get(k) for k in ("dropout", "noise", "batch_norm"))
-                res["diagnosis"] = diagnose.diagnose_result(rows, res, bool(regularized))
+                regularized = diagnose.config_regularized((run_doc or {}).get("model") or {})
+                res["diagnosis"] = diagnose.diagnose_result(rows, res, regularized)
             except Exception:  # an unreadable history: the run goes without a diagnosis
                 continue
         if isinstance(res.get("diagnosis"), dict) and res["diagnosis"].get("label"):
@@ -468,7 +471,7 @@ def _fill_diagnoses(
     summary = summary.copy()
     column = summary["diagnosis"] if "diagnosis" in summary else pd.Series(None, summary.index)
     filled = [
-        _text(old) or found.get(_text(rid), "")
+        found.get(_text(rid), "") if _text(old) in ("", "unknown") else _text(old)
         for old, rid in zip(column, summary["run_id"], strict=True)
     ]
     summary["diagnosis"] = [f or None for f in filled]
