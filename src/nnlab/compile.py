@@ -113,8 +113,29 @@ def preflight(config: ExperimentConfig, data: Dataset | None = None) -> None:
             problems.extend(e.problems)
     if data is not None:
         problems.extend(_task_problems(config, data))
+    if not problems and data is not None and config.model.kind == "custom":
+        problems.extend(_builder_returns_a_model(config, data))
     if problems:
         raise ConfigError(*problems)
+
+
+def _builder_returns_a_model(config: ExperimentConfig, data: Dataset) -> list[str]:
+    """Call the custom builder once: what it returns must be a Keras model. A builder that
+    raises is left to the run, which records the error (as for any failing run)."""
+    import keras
+
+    from nnlab.models._custom import build_custom
+
+    try:
+        build_custom(config, data)
+    except TypeError as e:
+        if str(e).startswith("model.builder:"):
+            return [str(e)]
+    except Exception:
+        pass
+    finally:
+        keras.backend.clear_session()  # the runs' layer names start from scratch
+    return []
 
 
 def _unknown_args(key: str, name: str, cls: type, given: dict[str, Any] | None) -> list[str]:
