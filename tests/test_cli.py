@@ -265,6 +265,65 @@ def test_failed_run_exits_1_and_is_recorded(tmp_path):
     assert "RuntimeError('boom')" in res["traceback"]
 
 
+def test_a_run_out_of_memory_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
+    import tensorflow as tf
+
+    from nnlab import train
+
+    real = train.build_model
+
+    def build_model(config, data):  # the larger learning rate's run does not fit the device
+        if config.train.learning_rate == 0.1:
+            raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
+        return real(config, data)
+
+    monkeypatch.setattr(train, "build_model", build_model)
+    doc = merge(TINY, {"sweep": {"train.learning_rate": [0.1, 0.01]}})
+    result = invoke("run", write_config(tmp_path, doc), "--out", tmp_path / "runs", "-q")
+    assert result.exit_code == 1, result.output  # a run failed; the command itself worked
+    exp = tmp_path / "runs" / "tiny"
+    results = {
+        d.name.split("_seed")[0]: store.read_json(d / "result.json") for d in store.run_dirs(exp)
+    }
+    assert results["learning_rate=0.01"]["status"] == "completed"
+    failed = results["learning_rate=0.1"]
+    assert failed["status"] == "failed"
+    assert failed["error"].startswith("out of memory: ResourceExhaustedError: OOM when allocating")
+    assert "out of memory" in (exp / "report.md").read_text()
+
+
+def test_a_full_disk_is_a_clear_error_and_no_record_is_torn(tmp_path, monkeypatch):
+    import errno
+
+    real = store.atomic_write_text
+
+    def full(target, text):  # the disk fills up when the first run's result is written
+        if Path(target).name == store.RESULT_FILE and '"running"' not in text:
+            raise OSError(errno.ENOSPC, "No space left on device", str(target))
+        return real(target, text)
+
+    monkeypatch.setattr(store, "atomic_write_text", full)
+    doc = merge(TINY, {"sweep": {"train.learning_rate": [0.1, 0.01]}})
+    result = invoke("run", write_config(tmp_path, doc), "--out", tmp_path / "runs", "-q")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    line = result.output.strip()
+    assert (
+        line.startswith("error: cannot write ") and "result.json: No space left on device" in line
+    )
+    assert "run the same command again" in line
+    # the run's record is the whole "running" one written at its start: the next command
+    # trains it again
+    (run,) = [d for d in store.run_dirs(tmp_path / "runs" / "tiny")]
+    assert store.read_json(run / store.RESULT_FILE)["status"] == "running"
+    monkeypatch.setattr(store, "atomic_write_text", real)
+    again = invoke("run", write_config(tmp_path, doc), "--out", tmp_path / "runs", "-q")
+    assert again.exit_code == 0, again.output
+    statuses = [store.read_json(d / store.RESULT_FILE)["status"]
+                for d in store.run_dirs(tmp_path / "runs" / "tiny")]  # fmt: skip
+    assert statuses == ["completed", "completed"]
+
+
 def test_pima_from_the_cache(shared_cache, tmp_path):
     doc = {"name": "pima", "data": {"name": "pima"}, "train": {"epochs": 5, "batch_size": 32}}
     result = invoke("run", write_config(tmp_path, doc), "--out", tmp_path, "-q")

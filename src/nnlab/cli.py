@@ -192,6 +192,17 @@ def _experiment(
             )  # fmt: skip
     except LockError as e:  # another command holds the experiment: nothing was touched
         raise _fail(e, debug) from None
+    except OSError as e:  # the disk is full or the folder went away: say so, keep the rest
+        if debug:
+            raise
+        where = f" {e.filename}" if e.filename else ""
+        err.print(
+            f"error: cannot write{where}: {e.strerror or e}; the runs recorded before it are "
+            "kept (every record is written whole or not at all); free the space and run the "
+            "same command again to finish the rest",
+            markup=False,
+        )
+        raise typer.Exit(EXIT_FAILED) from None
     if outcome.plot_error:
         err.print(f"warning: comparison plots failed: {outcome.plot_error}", markup=False)
     if outcome.report_error:

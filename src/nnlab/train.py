@@ -88,7 +88,8 @@ def run(
 
 def _describe(e: Exception) -> str:
     text = f"{type(e).__name__}: {e}".strip()
-    if "ResourceExhausted" in type(e).__name__ or "out of memory" in text.lower():
+    oom = isinstance(e, MemoryError) or "ResourceExhausted" in type(e).__name__
+    if oom or "out of memory" in text.lower():
         text = f"out of memory: {text}"
     return text.splitlines()[0][:500] if text else type(e).__name__
 
