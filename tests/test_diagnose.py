@@ -167,16 +167,18 @@ def test_a_validation_loss_that_is_nan_after_epoch_0_does_not_break_the_diagnosi
 def test_regularized_comes_from_the_model_layers():
     import keras
 
+    from nnlab.models._layers import is_regularized
+
     def mlp(*extra):
         return keras.Sequential([keras.Input((2,)), keras.layers.Dense(4), *extra])
 
-    assert not dg.is_regularized(mlp())
-    assert dg.is_regularized(mlp(keras.layers.Dropout(0.1)))
-    assert dg.is_regularized(mlp(keras.layers.GaussianNoise(0.1)))
-    assert dg.is_regularized(mlp(keras.layers.BatchNormalization()))
+    assert not is_regularized(mlp())
+    assert is_regularized(mlp(keras.layers.Dropout(0.1)))
+    assert is_regularized(mlp(keras.layers.GaussianNoise(0.1)))
+    assert is_regularized(mlp(keras.layers.BatchNormalization()))
     inner = mlp(keras.layers.Dropout(0.1))
     outer = keras.Sequential([keras.Input((2,)), inner, keras.layers.Dense(1)])
-    assert dg.is_regularized(outer)  # inside a nested model too
+    assert is_regularized(outer)  # inside a nested model too
     result = {"status": "completed", "regularized": True}
     loss = np.concatenate([[0.5], decay(0.8, 0.3, 0.2)[1:]])
     assert dg.diagnose_result(history(loss, loss - 0.05), result)["label"] != "diverged"

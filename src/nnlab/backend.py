@@ -96,6 +96,13 @@ def _native_stderr_muted(module: str) -> Iterator[None]:
         held.close()
 
 
+def _tensorflow() -> Any:
+    """``import tensorflow``, its start-up notices held back (the first time)."""
+    with _native_stderr_muted("tensorflow"):
+        import tensorflow as tf
+    return tf
+
+
 def _setup_devices(backend: str, device: str) -> dict[str, Any]:
     gpus = _gpus(backend, device)
     if device == "gpu" and not gpus:
@@ -109,8 +116,7 @@ def _setup_devices(backend: str, device: str) -> dict[str, Any]:
 
 def _gpus(backend: str, device: str) -> list[str]:
     if backend == "tensorflow":
-        with _native_stderr_muted("tensorflow"):
-            import tensorflow as tf
+        tf = _tensorflow()
 
         if device == "cpu":
             # RuntimeError: already initialised, and CUDA_VISIBLE_DEVICES did the job
@@ -144,8 +150,7 @@ def set_seed(seed: int, backend: str) -> None:
 
     keras.utils.set_random_seed(seed)
     if backend == "tensorflow":
-        with _native_stderr_muted("tensorflow"):
-            import tensorflow as tf
+        tf = _tensorflow()
 
         tf.config.experimental.enable_op_determinism()
 
@@ -158,8 +163,7 @@ def limit_threads(backend: str, threads: int) -> None:
                 "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):  # fmt: skip
         os.environ[var] = n
     if backend == "tensorflow":
-        with _native_stderr_muted("tensorflow"):
-            import tensorflow as tf
+        tf = _tensorflow()
 
         with contextlib.suppress(RuntimeError):  # already initialised: the env vars apply
             tf.config.threading.set_intra_op_parallelism_threads(int(n))

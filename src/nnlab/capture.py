@@ -29,6 +29,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from nnlab.models._layers import leaf_layers
 from nnlab.store import BATCHES_FILE, GRADIENTS_FILE, LONG_COLUMNS, WEIGHTS_FILE
 
 GRADIENT_BATCH = 256  # samples in the fixed batch the gradients are measured on
@@ -61,15 +62,6 @@ def _num(value: float) -> str:
     return repr(float(f"{value:.7g}")) if math.isfinite(value) else repr(value)
 
 
-def _leaf_layers(model: keras.Model) -> list[Any]:
-    """The layers of ``model`` in order, with nested models (a custom builder's Sequential
-    inside a Model) opened up, so each kernel belongs to the layer that owns it."""
-    out = []
-    for layer in model.layers:
-        out.extend(_leaf_layers(layer) if hasattr(layer, "layers") else [layer])
-    return out
-
-
 def tracked_weights(model: keras.Model) -> list[tuple[str, str, Any]]:
     """(layer name, tensor name, variable) for every kernel and bias, in model order.
 
@@ -79,7 +71,7 @@ def tracked_weights(model: keras.Model) -> list[tuple[str, str, Any]]:
     block/a"), so every (layer, tensor) pair is unique.
     """
     found = []
-    for layer in _leaf_layers(model):
+    for layer in leaf_layers(model):
         mine = [(var.name.split("/")[-1], var) for var in layer.trainable_weights]
         found.append((layer, [(t, v) for t, v in mine if t in TENSORS]))
     names = [layer.name for layer, tensors in found if tensors]

@@ -181,15 +181,8 @@ def diagnose(
     """
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices, empty means
-        out = _diagnose(rows, diverged_epoch, baseline_accuracy, baseline_loss, regularized,
-                        kept_epoch)  # fmt: skip
-    if stopped_early and out["label"] == "overfit":
-        out["reason"] = out["reason"].replace(
-            "stop earlier or regularize",
-            "early stopping ended the run later, with the last weights; "
-            "restore_best_weights: true keeps those of the minimum",
-        )
-    return out
+        return _diagnose(rows, diverged_epoch, baseline_accuracy, baseline_loss, regularized,
+                         kept_epoch, stopped_early)  # fmt: skip
 
 
 def _diagnose(
@@ -199,6 +192,7 @@ def _diagnose(
     baseline_loss: float | None,
     regularized: bool,
     kept_epoch: int | None,
+    stopped_early: bool,
 ) -> dict[str, Any]:
     if diverged_epoch is not None:
         return _label(
@@ -333,7 +327,13 @@ def _diagnose(
                 "overfit",
                 f"the validation loss reached its minimum {_fmt(v_min)} at epoch {epoch}, "
                 f"then rose to {_fmt(v_end)} while the training loss fell to "
-                f"{_fmt(loss[-1])} (gap {_fmt(gap)}): stop earlier or regularize",
+                f"{_fmt(loss[-1])} (gap {_fmt(gap)}): "
+                + (
+                    "early stopping ended the run later, with the last weights; "
+                    "restore_best_weights: true keeps those of the minimum"
+                    if stopped_early
+                    else "stop earlier or regularize"
+                ),
                 min_val_loss_epoch=epoch,
                 min_val_loss=round(v_min, 6),
                 gap=round(gap, 6),
@@ -349,9 +349,7 @@ def _diagnose(
             gap=round(gap, 6),
         )
     # the lower of the two: dropout or noise keep the training loss up on a model that learned
-    low = float(np.min(loss[first:]))
-    if has_val and np.isfinite(val_loss[1:]).any():
-        low = min(low, float(np.nanmin(val_loss[1:])))
+    low = min(lowest, float(np.nanmin(val_loss[1:]))) if has_val else lowest
     if baseline_loss and low >= NO_SKILL_LOSS * baseline_loss:
         return _label(
             "underfit",
@@ -444,16 +442,3 @@ def config_regularized(model: Mapping[str, Any]) -> bool:
     runs recorded before ``result.json`` stored ``regularized``; a custom builder's own
     layers are not seen here)."""
     return any(model.get(k) for k in ("dropout", "noise", "batch_norm"))
-
-
-def is_regularized(model: Any) -> bool:
-    """Whether a built Keras model has a layer that trains differently from how it predicts
-    (dropout, noise, batch norm), nested models included."""
-    kinds = ("Dropout", "Noise", "BatchNormalization")
-    stack = list(getattr(model, "layers", []))
-    while stack:
-        layer = stack.pop()
-        if any(k in type(layer).__name__ for k in kinds):
-            return True
-        stack.extend(getattr(layer, "layers", None) or [])
-    return False

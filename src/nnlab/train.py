@@ -20,6 +20,7 @@ import numpy as np
 from nnlab import backend, callbacks, capture, compile, diagnose, envinfo, names, store
 from nnlab.data import Dataset, load_dataset
 from nnlab.models import build_model
+from nnlab.models._layers import is_regularized
 from nnlab.sweep import RunSpec
 
 EVAL_BATCH = 1024  # evaluation batch size: larger is faster and gives the same means
@@ -117,7 +118,7 @@ def _fit(
     batch = len(data.x_train) if train.batch_size == "full" else train.batch_size
     eval_batch = max(batch, EVAL_BATCH)
 
-    info: dict[str, Any] = {"regularized": diagnose.is_regularized(model)}
+    info: dict[str, Any] = {"regularized": is_regularized(model)}
     t0 = time.perf_counter()
     logs = _evaluate(model, data.x_train, y_train, eval_batch)
     logs.update({f"val_{k}": v for k, v in _evaluate(model, data.x_val, y_val, eval_batch).items()})

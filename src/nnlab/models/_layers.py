@@ -95,3 +95,19 @@ def output(x: keras.KerasTensor, cfg: ModelConfig, data: Dataset) -> keras.Keras
         kernel_regularizer=regularizer(cfg),
         name="output",
     )(x)
+
+
+def leaf_layers(model: keras.Model) -> list[Any]:
+    """The layers of ``model`` in order, with nested models (a custom builder's Sequential
+    inside a Model) opened up, so each kernel belongs to the layer that owns it."""
+    out = []
+    for layer in model.layers:
+        out.extend(leaf_layers(layer) if hasattr(layer, "layers") else [layer])
+    return out
+
+
+def is_regularized(model: keras.Model) -> bool:
+    """Whether a built model has a layer that trains differently from how it predicts
+    (dropout, noise, batch norm), nested models included."""
+    kinds = ("Dropout", "Noise", "BatchNormalization")
+    return any(any(k in type(layer).__name__ for k in kinds) for layer in leaf_layers(model))
