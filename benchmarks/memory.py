@@ -3,12 +3,14 @@
 What is measured
     The process activates the TensorFlow backend on the CPU once, then calls
     ``nnlab.train.run(spec, run_dir)`` for N tiny circles runs one after another (N=50 by
-    default; 200 points, MLP [8], 2 epochs; distinct seeds from ``repeats: N`` expanded by
-    ``nnlab.sweep.expand``), each into its own run directory under a temporary folder. With
-    ``--plots`` it also draws each run's plots, as a worker does after ``train.run``.
+    default; 200 points, MLP [8], 2 epochs or ``--epochs``; distinct seeds from
+    ``repeats: N`` expanded by ``nnlab.sweep.expand``), each into its own run directory
+    under a temporary folder. With ``--plots`` it also draws each run's plots, as a worker
+    does after ``train.run``.
     With ``--plain`` it runs the same loop without nnlab instead (build the same Keras MLP,
     compile, ``fit`` with validation data, ``keras.backend.clear_session()``), to tell
-    growth that nnlab adds from growth that Keras/TensorFlow shows on its own.
+    growth that nnlab adds from growth that Keras/TensorFlow shows on its own. ``--compare``
+    runs both, each in a fresh process, and prints them side by side.
 
     After runs 5, 10, 20, 30, ... and N it collects garbage and reads the resident set size
     (VmRSS from /proc/self/status; ``resource`` maxrss where /proc is missing), and prints a
@@ -22,7 +24,12 @@ How to read it
     The growth per run in MiB (least squares over the checkpoints from run 10 on) is printed
     too: multiply it by the number of runs a worker does in a long sweep to see what it costs.
 
-Usage: .venv/bin/python benchmarks/memory.py [--runs N] [--quick] [--plots] [--plain]
+    Until nnlab dropped the gradient functions each traced train step leaves in TensorFlow's
+    global registry (``backend.forget_custom_gradients``), 100 runs gave 1.446 here, and the
+    plain Keras loop grows the same way (about 4.5 MiB per run): ``--plain`` shows it.
+
+Usage: .venv/bin/python benchmarks/memory.py [--runs N] [--epochs E] [--backend B] [--quick]
+                                             [--plots] [--plain | --compare]
 """
 
 from __future__ import annotations
@@ -30,6 +37,8 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -78,7 +87,7 @@ def slope(points: list[tuple[int, float]]) -> float:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else 0.0
 
 
-def plain_run(seed: int) -> dict[str, str]:
+def plain_run(seed: int, epochs: int = 2) -> dict[str, str]:
     """One run as a hand-written Keras loop: the same data, model and fit, no nnlab."""
     import keras
     from sklearn.datasets import make_circles
@@ -103,9 +112,35 @@ def plain_run(seed: int) -> dict[str, str]:
         loss="binary_crossentropy",
         metrics=["accuracy"],
     )
-    model.fit(x_tr, y_tr, batch_size=32, epochs=2, validation_data=(x_va, y_va), verbose=0)
+    model.fit(x_tr, y_tr, batch_size=32, epochs=epochs, validation_data=(x_va, y_va), verbose=0)
     keras.backend.clear_session()
     return {"status": "completed"}
+
+
+def compare(args: argparse.Namespace, n: int) -> int:
+    """Both loops, each in its own fresh process (RSS is per process), then one table."""
+    common = ["--runs", str(n), "--epochs", str(args.epochs), "--backend", args.backend,
+              "--threshold", str(args.threshold)]  # fmt: skip
+    if args.plots:
+        common.append("--plots")
+    found: dict[str, tuple[float, float, int]] = {}
+    for label, extra in (("nnlab", []), ("plain Keras", ["--plain"])):
+        proc = subprocess.run(
+            [sys.executable, __file__, *common, *extra], capture_output=True, text=True
+        )
+        print(f"== {label}")
+        print(proc.stdout, end="")
+        ratio = re.search(r"ratio RSS\(\d+\) / RSS\(\d+\) = \S+ / \S+ = ([0-9.]+)", proc.stdout)
+        growth = re.search(r"growth from run 10 on: ([-+0-9.]+) MiB", proc.stdout)
+        if ratio is None or growth is None:
+            print(proc.stderr[-3000:])
+            return 1
+        found[label] = (float(ratio[1]), float(growth[1]), proc.returncode)
+        print()
+    print(f"{'loop':12s} {'RSS(N)/RSS(5)':>14s} {'MiB per run':>12s}")
+    for label, (ratio, growth, _) in found.items():
+        print(f"{label:12s} {ratio:14.3f} {growth:+12.2f}")
+    return found["nnlab"][2]
 
 
 def main() -> int:
@@ -114,6 +149,13 @@ def main() -> int:
         f"PASS when RSS(N)/RSS({BASE_RUN}) <= {THRESHOLD}.",
     )
     parser.add_argument("--runs", type=int, default=None, help="number of runs (default 50)")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs per run (default 2)")
+    parser.add_argument(
+        "--backend",
+        choices=["tensorflow", "jax", "torch"],
+        default="tensorflow",
+        help="Keras backend (default tensorflow)",
+    )
     parser.add_argument("--quick", action="store_true", help="20 runs (~1 min)")
     parser.add_argument(
         "--plots", action="store_true", help="also draw each run's plots, as a worker does"
@@ -124,31 +166,41 @@ def main() -> int:
         help="the same runs as a plain Keras loop without nnlab (baseline for the growth)",
     )
     parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="run the nnlab loop and the plain Keras loop, each in a fresh process, and print "
+        "both growths side by side (exit status: nnlab's verdict)",
+    )
+    parser.add_argument(
         "--threshold", type=float, default=THRESHOLD, help=f"PASS limit (default {THRESHOLD})"
     )
     args = parser.parse_args()
     n = args.runs if args.runs is not None else (20 if args.quick else 50)
     if n < BASE_RUN:
         parser.error(f"--runs must be >= {BASE_RUN}")
+    if args.compare:
+        return compare(args, n)
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("MPLBACKEND", "Agg")
     os.environ["NNLAB_OFFLINE"] = "1"
     t0 = time.perf_counter()
     rss_start = rss_mib()
     from nnlab import backend
 
-    backend.activate("tensorflow", "cpu")
+    backend.activate(args.backend, "cpu")
     from nnlab import execute, train
     from nnlab.config import validate
     from nnlab.sweep import expand
 
-    specs = expand(validate({**CONFIG, "repeats": n}))
+    train_config = {**CONFIG["train"], "epochs": args.epochs}
+    doc = {**CONFIG, "backend": args.backend, "train": train_config, "repeats": n}
+    specs = expand(validate(doc))
     assert len({s.run_id for s in specs}) == n, "expected one distinct run per seed"
     rss_import = rss_mib()
     what = "plain Keras loop (no nnlab)" if args.plain else "nnlab.train.run"
     print(
-        f"{n} runs of circles n_samples=200, MLP [8], 2 epochs, one process, {what}, "
+        f"{n} runs of circles n_samples=200, MLP [8], {args.epochs} epochs, one process, "
+        f"{args.backend}, {what}, "
         f"plots {'on' if args.plots and not args.plain else 'off'}; cpu_count={os.cpu_count()}"
     )
     print(f"RSS at start {rss_start:.0f} MiB, after importing the backend {rss_import:.0f} MiB")
@@ -163,7 +215,7 @@ def main() -> int:
             t = time.perf_counter()
             run_dir = Path(tmp) / spec.run_id
             if args.plain:
-                result = plain_run(spec.seed)
+                result = plain_run(spec.seed, args.epochs)
             else:
                 result = train.run(spec, run_dir)
                 if args.plots:

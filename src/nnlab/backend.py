@@ -155,6 +155,45 @@ def set_seed(seed: int, backend: str) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
+def custom_gradients() -> frozenset[str]:
+    """The names in TensorFlow's global gradient registry now (empty without TensorFlow);
+    give them to ``forget_custom_gradients`` when a run is over."""
+    registry = _gradient_registry()
+    return frozenset(registry) if registry is not None else frozenset()
+
+
+def forget_custom_gradients(before: frozenset[str]) -> int:
+    """Drop the ``CustomGradient-<n>`` entries registered since ``before``; returns how many.
+
+    Keras' TensorFlow optimizer sums gradients with ``ReplicaContext.all_reduce`` even when
+    there is no distribution strategy. In a traced train step that is a
+    ``tf.custom_gradient``, which registers a uniquely named gradient function in TensorFlow's
+    global registry and never removes it, and that function holds the whole traced step: its
+    graph and the functions it calls. Without this a worker grew by about 4.6 MiB with every
+    run of a small MLP, for as long as the sweep lasted (``benchmarks/memory.py``). Call it
+    after ``keras.backend.clear_session()``, when nothing from the run will run again.
+    """
+    registry = _gradient_registry()
+    if registry is None:
+        return 0
+    stale = [k for k in registry if k not in before and k.startswith("CustomGradient-")]
+    for name in stale:
+        registry.pop(name, None)
+    return len(stale)
+
+
+def _gradient_registry() -> dict[str, Any] | None:
+    if "tensorflow" not in sys.modules:
+        return None
+    try:
+        from tensorflow.python.framework import ops
+
+        registry = ops.gradient_registry._registry
+    except (ImportError, AttributeError):  # a TensorFlow that keeps it elsewhere: leave it
+        return None
+    return registry if isinstance(registry, dict) else None
+
+
 def limit_threads(backend: str, threads: int) -> None:
     """Cap the CPU threads of this process's math libraries (one worker of several), before
     the backend is imported."""

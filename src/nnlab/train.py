@@ -52,6 +52,7 @@ def run(
     store.begin_run(run_dir, config.run_dict(), result)
     writer = callbacks.HistoryWriter(run_dir / store.HISTORY_FILE)
     captured: list[capture.Capture] = []
+    gradients_before = backend.custom_gradients()
     try:
         backend.set_seed(spec.seed, config.backend)
         store.write_json(run_dir / store.ENV_FILE, envinfo.collect(config))
@@ -84,6 +85,7 @@ def run(
         result["finished"] = _now()
         store.write_json(run_dir / store.RESULT_FILE, result)
         keras.backend.clear_session()
+        backend.forget_custom_gradients(gradients_before)  # or a worker grows run by run
     return result
 
 
