@@ -146,6 +146,7 @@ def test_sigint_mid_sweep_then_the_same_command_finishes_only_the_rest(tmp_path,
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err.decode()[-2000:]
     assert b"run the same command again to finish the rest" in err
+    assert b"Traceback" not in err, err.decode()[-3000:]  # Ctrl-C is not a crash
     statuses = {r["run_id"]: r["status"] for r in summary(exp)}
     assert "interrupted" in statuses.values()  # the run in progress was recorded as such
     finished = {r for r, s in statuses.items() if s == "completed"}
@@ -268,3 +269,84 @@ def test_sweep_command_adds_axes(tmp_path):
     assert labels and all(label and label in listing.output for label in labels)
     top = runner.invoke(app, ["ls", str(tmp_path)])
     assert "tiny" in top.output and "4/4" in top.output
+
+
+FULL_DISK_BUILDER = """
+import errno, multiprocessing, pathlib
+import keras
+from nnlab import store
+
+full_flag = pathlib.Path(__file__).with_name("disk-is-full")
+if multiprocessing.parent_process() is not None and full_flag.exists():  # in a worker only
+    real = store.atomic_write_text
+
+    def full(target, text):  # the disk fills up when a run's final record is written
+        if target.name == store.RESULT_FILE and '"running"' not in text:
+            raise OSError(errno.ENOSPC, "No space left on device", str(target))
+        return real(target, text)
+
+    store.atomic_write_text = full
+
+
+def build(input_shape, num_outputs, output_activation):
+    return keras.Sequential([keras.Input(input_shape), keras.layers.Dense(4, activation="relu"),
+                             keras.layers.Dense(num_outputs, activation=output_activation)])
+"""
+
+
+def test_a_full_disk_in_a_worker_is_a_clear_error_and_the_same_command_finishes(tmp_path):
+    (tmp_path / "full.py").write_text(FULL_DISK_BUILDER)
+    (tmp_path / "disk-is-full").touch()
+    doc = merge(TINY, {"name": "full", "model": {"hidden": None},
+                       "sweep": {"variants": {"full": {"model.kind": "custom",
+                                                       "model.builder": "full.py:build"},
+                                              "a": {"model.hidden": [4]},
+                                              "b": {"model.hidden": [6]},
+                                              "c": {"model.hidden": [8]}}}})  # fmt: skip
+    config = write(tmp_path, doc)
+    proc = nnlab("run", config, "--out", tmp_path, "--workers", "2", "-q")
+    _, err = proc.communicate(timeout=600)
+    text = err.decode()
+    assert proc.returncode == 1, text[-2000:]
+    assert "Traceback" not in text, text
+    (line,) = [ln for ln in text.splitlines() if ln.startswith("error:")]
+    assert "result.json: No space left on device" in line and "run the same command again" in line
+    exp_dir = tmp_path / "full"
+    records = {d.name: store.read_json(d / "result.json") for d in store.run_dirs(exp_dir)}
+    assert records and all(r is not None for r in records.values())  # none is torn
+    (full_id,) = [i for i in records if "full" in i]
+    assert records[full_id]["status"] == "running"  # its whole start record: trained again
+    for record in records.values():  # the others completed, or were stopped and say why
+        if record["status"] == "interrupted":
+            assert "could not be written (No space left on device)" in record["error"]
+    assert not [p for p in exp_dir.rglob(".*") if p.is_file() and p.name != ".nnlab.lock"]
+
+    (tmp_path / "disk-is-full").unlink()  # space is freed
+    again = nnlab("run", config, "--out", tmp_path, "--workers", "2", "-q")
+    _, err = again.communicate(timeout=600)
+    assert again.returncode == 0, err.decode()[-2000:]
+    rows = summary(exp_dir)
+    assert len(rows) == 4 and {r["status"] for r in rows} == {"completed"}
+
+
+def test_a_stop_request_in_a_finalizer_is_not_reported(capsys, monkeypatch):
+    """SIGINT/SIGTERM can land while Python runs a finalizer, which cannot raise; the flag
+    re-raises it later, so Python's "Exception ignored in" report would only alarm."""
+    from nnlab import execute
+
+    class Finalizer:
+        def __init__(self, exc: BaseException) -> None:
+            self.exc = exc
+
+        def __del__(self) -> None:
+            raise self.exc
+
+    monkeypatch.setattr(sys, "unraisablehook", execute._unraisable)
+    monkeypatch.setitem(execute._stop, "requested", True)
+    Finalizer(KeyboardInterrupt())  # dropped at once: its __del__ raises
+    assert capsys.readouterr().err == ""
+    Finalizer(ValueError("a real problem"))  # still reported
+    assert "ValueError: a real problem" in capsys.readouterr().err
+    monkeypatch.setitem(execute._stop, "requested", False)
+    Finalizer(KeyboardInterrupt())  # not a stop request of ours: reported
+    assert "KeyboardInterrupt" in capsys.readouterr().err

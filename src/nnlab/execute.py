@@ -5,7 +5,9 @@ Workers are spawned processes that each import the backend once and take run aft
 queue, with the CPU threads split between them. A worker ignores Ctrl-C (SIGINT); the main
 process catches it and asks each worker to stop with SIGTERM, which the worker turns into one
 KeyboardInterrupt so that its run records itself as interrupted. A worker that dies (killed,
-out of memory) has its run recorded as failed and is replaced.
+out of memory) has its run recorded as failed and is replaced. A worker that cannot write its
+run's folder (a full disk) tells the main process, which stops the others the same way and
+raises the OSError, as the one-worker path does.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import functools
 import os
 import queue
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +37,15 @@ _stop = {"requested": False}
 def _request_stop(signum: int, frame: Any) -> None:
     _stop["requested"] = True
     raise KeyboardInterrupt
+
+
+def _unraisable(unraisable: Any) -> None:
+    """``sys.unraisablehook`` while runs train: a stop request that landed in a finalizer is
+    not news (the flag raises it again), so Python's "Exception ignored in" report of it is
+    not printed; anything else goes to the default hook."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and _stop["requested"]:
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def _check_stop() -> None:
@@ -124,6 +136,7 @@ def execute(
 
     _stop["requested"] = False
     previous = signal.signal(signal.SIGINT, _request_stop)
+    previous_hook, sys.unraisablehook = sys.unraisablehook, _unraisable
     try:
         if workers <= 1 or len(todo) <= 1:
             _in_process(todo, exp_dir, progress, finished)
@@ -133,6 +146,7 @@ def execute(
         outcome.interrupted = True
     finally:
         signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = previous_hook
         outcome.interrupted = outcome.interrupted or _stop["requested"]
         progress.stop()
         summary.write_summary(exp_dir, specs, _with_records(specs, exp_dir, outcome.results))
@@ -235,6 +249,7 @@ def _worker_main(setup: WorkerSetup, tasks: Any, events: Any, exp_dir: Path) -> 
         _request_stop(signum, frame)
 
     signal.signal(signal.SIGTERM, stop)
+    sys.unraisablehook = _unraisable
     pid = os.getpid()
     try:
         if setup.gpu is not None:
@@ -258,13 +273,19 @@ def _worker_main(setup: WorkerSetup, tasks: Any, events: Any, exp_dir: Path) -> 
 
             try:
                 result = train.run(spec, run_dir, _reporting(report))
+                plot_run(run_dir, result)
             except KeyboardInterrupt:  # train.run recorded the run as interrupted
                 events.put(("done", pid, spec.run_id, store.read_json(run_dir / "result.json")))
                 return
-            plot_run(run_dir, result)
+            except OSError as e:  # the run's folder cannot be written: the parent says so
+                events.put(("oserror", pid, spec.run_id, (e.errno, e.strerror or str(e),
+                                                          e.filename)))  # fmt: skip
+                return
             events.put(("done", pid, spec.run_id, result))
     except KeyboardInterrupt:
         return
+    finally:  # leaving: a late stop request must not interrupt the queue's flush at exit
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _in_workers(
@@ -316,8 +337,14 @@ def _in_workers(
                 running.pop(pid, None)
                 remaining -= 1
                 finished(run_id, event[3])
-    except KeyboardInterrupt:
-        _stop_workers(procs, running, events, exp_dir, by_id, finished)
+            elif kind == "oserror":  # its record stays the whole `running` one: resumable
+                running.pop(pid, None)
+                raise OSError(*event[3])
+    except (KeyboardInterrupt, OSError) as e:  # stop the others, keep what they finish
+        why = ("interrupted by the user (Ctrl-C)" if isinstance(e, KeyboardInterrupt)
+               else f"stopped because {e.filename or 'a file'} could not be written "
+                    f"({e.strerror or e})")  # fmt: skip
+        _stop_workers(procs, running, events, exp_dir, by_id, finished, why)
         raise
     finally:
         for p, _ in procs.values():
@@ -366,9 +393,12 @@ def _stop_workers(
     exp_dir: Path,
     by_id: dict[str, RunSpec],
     finished: Any,
+    why: str,
 ) -> None:
-    """Ctrl-C: ask every worker to stop, collect the records of the runs they interrupt, and
-    record any run whose worker did not answer in time as interrupted."""
+    """Ctrl-C or a write error: ask every worker to stop, collect the records of the runs
+    they interrupt, and record any run whose worker did not answer in time as interrupted.
+    A record that cannot be written stays the `running` one, which the next command
+    trains again."""
     for pid, (p, _) in procs.items():
         if p.is_alive():
             with contextlib.suppress(ProcessLookupError):
@@ -381,12 +411,17 @@ def _stop_workers(
             if not any(p.is_alive() for p, _ in procs.values()):
                 break
             continue
-        if event[0] == "done":
+        if event[0] in ("done", "oserror"):
             running.pop(event[1], None)
-            finished(event[2], event[3])
+            if event[0] == "done":
+                result, run_id = event[3], event[2]
+                with contextlib.suppress(OSError):
+                    if result and result.get("status") == store.INTERRUPTED:  # say why
+                        result = _record_lost(exp_dir / run_id, run_id, store.INTERRUPTED, why)
+                    finished(run_id, result)
     for pid, run_id in running.items():
         p = procs[pid][0]
         if p.is_alive():
             p.kill()
-        finished(run_id, _record_lost(exp_dir / run_id, run_id, store.INTERRUPTED,
-                                      "interrupted by the user (Ctrl-C)"))  # fmt: skip
+        with contextlib.suppress(OSError):
+            finished(run_id, _record_lost(exp_dir / run_id, run_id, store.INTERRUPTED, why))
