@@ -26,7 +26,7 @@ How to read it
 
     Until nnlab dropped the gradient functions each traced train step leaves in TensorFlow's
     global registry (``backend.forget_custom_gradients``), 100 runs gave 1.446 here, and the
-    plain Keras loop grows the same way (about 4.5 MiB per run): ``--plain`` shows it.
+    plain Keras loop grows the same way (about 4.6 MiB per run): ``--plain`` shows it.
 
 Usage: .venv/bin/python benchmarks/memory.py [--runs N] [--epochs E] [--backend B] [--quick]
                                              [--plots] [--plain | --compare]
@@ -156,16 +156,17 @@ def main() -> int:
         default="tensorflow",
         help="Keras backend (default tensorflow)",
     )
-    parser.add_argument("--quick", action="store_true", help="20 runs (~1 min)")
+    parser.add_argument("--quick", action="store_true", help="20 runs (~40 s)")
     parser.add_argument(
         "--plots", action="store_true", help="also draw each run's plots, as a worker does"
     )
-    parser.add_argument(
+    loop = parser.add_mutually_exclusive_group()
+    loop.add_argument(
         "--plain",
         action="store_true",
         help="the same runs as a plain Keras loop without nnlab (baseline for the growth)",
     )
-    parser.add_argument(
+    loop.add_argument(
         "--compare",
         action="store_true",
         help="run the nnlab loop and the plain Keras loop, each in a fresh process, and print "

@@ -324,6 +324,54 @@ def test_a_full_disk_is_a_clear_error_and_no_record_is_torn(tmp_path, monkeypatc
     assert statuses == ["completed", "completed"]
 
 
+def test_a_disk_that_fills_mid_run_stops_the_command_and_does_not_fail_the_run(
+    tmp_path, monkeypatch
+):
+    """A full disk while history.csv streams (a real one fails in flush(), naming no file):
+    the one-line error names the file, the run is recorded as stopped, not failed, and the
+    same command trains it again once there is space."""
+    import builtins
+    import errno
+
+    class FillsUp:
+        def __init__(self, f):
+            self.f, self.flushes = f, 0
+
+        def write(self, text):
+            return self.f.write(text)
+
+        def flush(self):
+            self.flushes += 1
+            if self.flushes == 3:  # header and epoch 0, epoch 1, then the disk is full
+                raise OSError(errno.ENOSPC, "No space left on device")
+            self.f.flush()
+
+        def close(self):
+            self.f.close()
+
+    def open_(path, *args, **kwargs):
+        f = builtins.open(path, *args, **kwargs)  # noqa: SIM115 - returned to the caller
+        return FillsUp(f) if Path(path).name == store.HISTORY_FILE else f
+
+    monkeypatch.setattr(store, "open", open_, raising=False)
+    doc = merge(TINY, {"sweep": {"train.learning_rate": [0.1, 0.01]}})
+    config = write_config(tmp_path, doc)
+    result = invoke("run", config, "--out", tmp_path / "runs", "-q")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error: cannot write ") and "history.csv: No space left" in line
+    (run,) = store.run_dirs(tmp_path / "runs" / "tiny")  # the command stopped at the first
+    record = store.read_json(run / store.RESULT_FILE)
+    assert record["status"] == "interrupted" and "No space left on device" in record["error"]
+    monkeypatch.delattr(store, "open")
+    again = invoke("run", config, "--out", tmp_path / "runs", "-q")
+    assert again.exit_code == 0, again.output
+    statuses = [store.read_json(d / store.RESULT_FILE)["status"]
+                for d in store.run_dirs(tmp_path / "runs" / "tiny")]  # fmt: skip
+    assert statuses == ["completed", "completed"]
+
+
 def test_pima_from_the_cache(shared_cache, tmp_path):
     doc = {"name": "pima", "data": {"name": "pima"}, "train": {"epochs": 5, "batch_size": 32}}
     result = invoke("run", write_config(tmp_path, doc), "--out", tmp_path, "-q")

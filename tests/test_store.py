@@ -27,3 +27,42 @@ def test_a_write_replaces_the_file_in_one_step(tmp_path):
     assert target.read_text() == "a,b\n3,4\n"
     assert target.stat().st_ino != inode  # a new file renamed over the old, never rewritten
     assert oct(target.stat().st_mode & 0o777) == oct(store.FILE_MODE)
+
+
+def test_a_full_disk_names_the_file_being_written(tmp_path, monkeypatch):
+    """A real ENOSPC comes from write() or fsync() and names no file; the error must name the
+    record, not nothing or the temporary file."""
+    import errno
+    import os
+
+    target = tmp_path / store.RESULT_FILE
+    store.write_json(target, {"status": "running"})
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError) as caught:
+        store.write_json(target, {"status": "completed"})
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(target)
+    assert json.loads(target.read_text()) == {"status": "running"}
+    assert [p.name for p in tmp_path.iterdir()] == [store.RESULT_FILE]
+
+
+def test_a_streamed_csv_that_cannot_be_written_names_its_file(tmp_path, monkeypatch):
+    import errno
+
+    rows = store.RowFile(tmp_path / store.HISTORY_FILE, ["epoch", "loss"])
+    rows.write([[0, 0.7]])
+
+    class FullDisk:
+        def write(self, text):  # a buffered write that reaches the disk fails with no name
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(rows, "_writer", __import__("csv").writer(FullDisk()))
+    with pytest.raises(OSError) as caught:
+        rows.write([[1, 0.6]])
+    assert caught.value.errno == errno.ENOSPC
+    assert caught.value.filename == str(tmp_path / store.HISTORY_FILE)
+    rows.close()
+    assert (tmp_path / store.HISTORY_FILE).read_text().splitlines() == ["epoch,loss", "0,0.7"]

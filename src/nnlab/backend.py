@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import tempfile
+import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -163,23 +164,51 @@ def custom_gradients() -> frozenset[str]:
 
 
 def forget_custom_gradients(before: frozenset[str]) -> int:
-    """Drop the ``CustomGradient-<n>`` entries registered since ``before``; returns how many.
+    """Drop the gradient functions Keras' all-reduce registered since ``before``; returns
+    how many. Never raises: if it cannot tell, it drops nothing.
 
     Keras' TensorFlow optimizer sums gradients with ``ReplicaContext.all_reduce`` even when
     there is no distribution strategy. In a traced train step that is a
-    ``tf.custom_gradient``, which registers a uniquely named gradient function in TensorFlow's
-    global registry and never removes it, and that function holds the whole traced step: its
-    graph and the functions it calls. Without this a worker grew by about 4.6 MiB with every
-    run of a small MLP, for as long as the sweep lasted (``benchmarks/memory.py``). Call it
-    after ``keras.backend.clear_session()``, when nothing from the run will run again.
+    ``tf.custom_gradient``, which registers a uniquely named ``CustomGradient-<n>`` function
+    in TensorFlow's global registry and never removes it, and that function holds the whole
+    traced step: its graph and the functions it calls. Without this a worker grew by about
+    4.6 MiB with every run of a small MLP, for as long as the sweep lasted
+    (``benchmarks/memory.py``). Only entries made by the all-reduce are dropped: a custom
+    gradient of the user's own (a builder's module-level ``tf.function``, say) may be needed
+    again by a later run in the same process. Call it after ``keras.backend.clear_session()``.
     """
-    registry = _gradient_registry()
-    if registry is None:
+    try:
+        registry = _gradient_registry()
+        if registry is None:
+            return 0
+        new = [k for k in list(registry) if isinstance(k, str) and k not in before]
+        stale = [k for k in new if k.startswith("CustomGradient-")
+                 and _made_by_all_reduce(registry[k])]  # fmt: skip
+        for name in stale:
+            registry.pop(name, None)
+        return len(stale)
+    except Exception:  # a TensorFlow that works otherwise: the leak returns, nothing breaks
         return 0
-    stale = [k for k in registry if k not in before and k.startswith("CustomGradient-")]
-    for name in stale:
-        registry.pop(name, None)
-    return len(stale)
+
+
+def _made_by_all_reduce(entry: Any) -> bool:
+    """Whether a registered gradient function wraps the gradient that
+    ``ReplicaContext.all_reduce`` (tensorflow/python/distribute/distribute_lib.py) defines:
+    follow the functions in its closures a few levels down."""
+    first = entry.get("type") if isinstance(entry, dict) else None
+    pending = [first] if isinstance(first, types.FunctionType) else []
+    for _ in range(16):
+        if not pending:
+            break
+        fn = pending.pop()
+        path = fn.__code__.co_filename.replace("\\", "/")
+        if path.endswith("distribute/distribute_lib.py"):
+            return True
+        for cell in fn.__closure__ or ():
+            with contextlib.suppress(ValueError):  # an empty cell
+                if isinstance(cell.cell_contents, types.FunctionType):
+                    pending.append(cell.cell_contents)
+    return False
 
 
 def _gradient_registry() -> dict[str, Any] | None:

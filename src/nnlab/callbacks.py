@@ -6,7 +6,6 @@ Imported only by the training code, after ``backend.activate``.
 
 from __future__ import annotations
 
-import csv
 import math
 import time
 from collections.abc import Callable
@@ -17,6 +16,7 @@ import keras
 
 from nnlab import names
 from nnlab.config import TrainConfig
+from nnlab.store import RowFile
 
 
 def current_lr(model: keras.Model) -> float:
@@ -36,8 +36,7 @@ class HistoryWriter(keras.callbacks.Callback):
         self.path = path
         self.columns: list[str] = []
         self.rows: list[dict[str, float]] = []
-        self._file: Any = None
-        self._writer: Any = None
+        self._file: RowFile | None = None
         self._lr = math.nan
         self._t0 = 0.0
 
@@ -46,15 +45,12 @@ class HistoryWriter(keras.callbacks.Callback):
             metrics = sorted((k for k in logs if not k.startswith("val_")), key=_loss_first)
             val = [f"val_{k}" for k in metrics if f"val_{k}" in logs]
             self.columns = ["epoch", *metrics, *val, "learning_rate", "epoch_seconds"]
-            self._file = open(self.path, "w", newline="", encoding="utf-8")  # noqa: SIM115
-            self._writer = csv.writer(self._file)
-            self._writer.writerow(self.columns)
+            self._file = RowFile(self.path, self.columns)
         row = {"epoch": epoch, **{k: float(v) for k, v in logs.items()}}
         row["learning_rate"] = float(f"{lr:.7g}")  # the optimizer holds float32
         row["epoch_seconds"] = round(seconds, 4)
         self.rows.append(row)
-        self._writer.writerow([_fmt(row.get(c, math.nan)) for c in self.columns])
-        self._file.flush()
+        self._file.write([[_fmt(row.get(c, math.nan)) for c in self.columns]])
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._lr = current_lr(self.model)

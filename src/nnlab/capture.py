@@ -21,7 +21,6 @@ Imported only by ``train``, after ``backend.activate``.
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 from typing import Any
@@ -30,26 +29,10 @@ import keras
 import numpy as np
 
 from nnlab.models._layers import leaf_layers
-from nnlab.store import BATCHES_FILE, GRADIENTS_FILE, LONG_COLUMNS, WEIGHTS_FILE
+from nnlab.store import BATCHES_FILE, GRADIENTS_FILE, LONG_COLUMNS, WEIGHTS_FILE, RowFile
 
 GRADIENT_BATCH = 256  # samples in the fixed batch the gradients are measured on
 TENSORS = ("kernel", "bias")
-
-
-class _Csv:
-    """A CSV file written a row at a time and flushed on demand."""
-
-    def __init__(self, path: Path, header: list[str] | tuple[str, ...]) -> None:
-        self._file = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115
-        self._writer = csv.writer(self._file)
-        self._writer.writerow(header)
-
-    def rows(self, rows: list[list[Any]]) -> None:
-        self._writer.writerows(rows)
-        self._file.flush()
-
-    def close(self) -> None:
-        self._file.close()
 
 
 def stats(values: np.ndarray) -> dict[str, float]:
@@ -102,12 +85,12 @@ class Capture(keras.callbacks.Callback):
         super().__init__()
         self.set_model(model)
         self.kinds = list(kinds)
-        self.files: dict[str, _Csv] = {}
+        self.files: dict[str, RowFile] = {}
         self._tracked = tracked_weights(model)
         if "weights" in kinds:
-            self.files["weights"] = _Csv(run_dir / WEIGHTS_FILE, LONG_COLUMNS)
+            self.files["weights"] = RowFile(run_dir / WEIGHTS_FILE, LONG_COLUMNS)
         if "gradients" in kinds:
-            self.files["gradients"] = _Csv(run_dir / GRADIENTS_FILE, LONG_COLUMNS)
+            self.files["gradients"] = RowFile(run_dir / GRADIENTS_FILE, LONG_COLUMNS)
             pick = np.random.default_rng(seed).permutation(len(x))[:GRADIENT_BATCH]
             pick.sort()
             self._gx, self._gy = x[pick], y[pick]
@@ -125,9 +108,9 @@ class Capture(keras.callbacks.Callback):
             for layer, tensor, var in self._tracked:
                 for stat, value in stats(keras.ops.convert_to_numpy(var)).items():
                     rows.append([epoch, layer, tensor, stat, _num(value)])
-            self.files["weights"].rows(rows)
+            self.files["weights"].write(rows)
         if "gradients" in self.files:
-            self.files["gradients"].rows(self._gradient_rows(epoch))
+            self.files["gradients"].write(self._gradient_rows(epoch))
 
     def _gradient_rows(self, epoch: int) -> list[list[Any]]:
         kernels = [(layer, var) for layer, tensor, var in self._tracked if tensor == "kernel"]
@@ -165,7 +148,7 @@ class BatchLog(keras.callbacks.Callback):
     def __init__(self, path: Path, n_train: int, batch_size: int) -> None:
         super().__init__()
         self._path, self._n_train, self._batch = path, n_train, batch_size
-        self._file: _Csv | None = None
+        self._file: RowFile | None = None
         self._columns: list[str] = []
         self._rows: list[list[Any]] = []
         self._epoch = 0
@@ -185,7 +168,7 @@ class BatchLog(keras.callbacks.Callback):
                 (k for k in logs if _averaged(k)), key=lambda k: (k != "loss", k)
             )
             header = ["epoch", "batch", "step", "size", *self._columns]
-            self._file = _Csv(self._path, header)
+            self._file = RowFile(self._path, header)
         size = min(self._batch, self._n_train - batch * self._batch)
         seen_before, means_before = self._prev
         seen = seen_before + size
@@ -203,7 +186,7 @@ class BatchLog(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if self._file is not None:
-            self._file.rows(self._rows)
+            self._file.write(self._rows)
         self._rows = []
 
     def close(self) -> None:

@@ -39,13 +39,17 @@ def _request_stop(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def _unraisable(unraisable: Any) -> None:
-    """``sys.unraisablehook`` while runs train: a stop request that landed in a finalizer is
-    not news (the flag raises it again), so Python's "Exception ignored in" report of it is
-    not printed; anything else goes to the default hook."""
-    if isinstance(unraisable.exc_value, KeyboardInterrupt) and _stop["requested"]:
-        return
-    sys.__unraisablehook__(unraisable)
+def _quiet_stops(previous: Any) -> Any:
+    """A ``sys.unraisablehook`` for while runs train: a stop request that landed in a
+    finalizer is not news (the flag raises it again), so Python's "Exception ignored in"
+    report of it is not printed; anything else goes to ``previous``."""
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt) and _stop["requested"]:
+            return
+        previous(unraisable)
+
+    return hook
 
 
 def _check_stop() -> None:
@@ -136,7 +140,8 @@ def execute(
 
     _stop["requested"] = False
     previous = signal.signal(signal.SIGINT, _request_stop)
-    previous_hook, sys.unraisablehook = sys.unraisablehook, _unraisable
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _quiet_stops(previous_hook)
     try:
         if workers <= 1 or len(todo) <= 1:
             _in_process(todo, exp_dir, progress, finished)
@@ -242,16 +247,16 @@ def worker_setups(n: int, backend: str, device: str, gpus: list[str]) -> list[Wo
 
 def _worker_main(setup: WorkerSetup, tasks: Any, events: Any, exp_dir: Path) -> None:
     """Entry point of a worker process: set up once, then train runs until told to stop."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides about Ctrl-C
 
     def stop(signum: int, frame: Any) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: let the bookkeeping finish
         _request_stop(signum, frame)
 
-    signal.signal(signal.SIGTERM, stop)
-    sys.unraisablehook = _unraisable
     pid = os.getpid()
     try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides about Ctrl-C
+        signal.signal(signal.SIGTERM, stop)
+        sys.unraisablehook = _quiet_stops(sys.unraisablehook)
         if setup.gpu is not None:
             os.environ["CUDA_VISIBLE_DEVICES"] = setup.gpu
         from nnlab import backend
@@ -278,6 +283,7 @@ def _worker_main(setup: WorkerSetup, tasks: Any, events: Any, exp_dir: Path) -> 
                 events.put(("done", pid, spec.run_id, store.read_json(run_dir / "result.json")))
                 return
             except OSError as e:  # the run's folder cannot be written: the parent says so
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)  # leaving; nothing to stop
                 events.put(("oserror", pid, spec.run_id, (e.errno, e.strerror or str(e),
                                                           e.filename)))  # fmt: skip
                 return
@@ -344,8 +350,9 @@ def _in_workers(
         why = ("interrupted by the user (Ctrl-C)" if isinstance(e, KeyboardInterrupt)
                else f"stopped because {e.filename or 'a file'} could not be written "
                     f"({e.strerror or e})")  # fmt: skip
-        _stop_workers(procs, running, events, exp_dir, by_id, finished, why)
-        raise
+        with contextlib.suppress(KeyboardInterrupt):  # another Ctrl-C cuts the wait short
+            _stop_workers(procs, running, events, exp_dir, finished, why)
+        raise  # the first error: what the user must hear about
     finally:
         for p, _ in procs.values():
             p.join(timeout=5)
@@ -391,37 +398,45 @@ def _stop_workers(
     running: dict[int, str],
     events: Any,
     exp_dir: Path,
-    by_id: dict[str, RunSpec],
     finished: Any,
     why: str,
 ) -> None:
-    """Ctrl-C or a write error: ask every worker to stop, collect the records of the runs
-    they interrupt, and record any run whose worker did not answer in time as interrupted.
-    A record that cannot be written stays the `running` one, which the next command
-    trains again."""
+    """Ctrl-C or a write error: ask every worker to stop, wait for them to leave, collect the
+    records of the runs they interrupt, and record any run whose worker did not answer in
+    time as interrupted, saying ``why``. A record that cannot be written stays the `running`
+    one, which the next command trains again."""
     for pid, (p, _) in procs.items():
         if p.is_alive():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
+
+    def settle(run_id: str, result: dict[str, Any] | None) -> None:
+        if result is None or result.get("status") in (store.RUNNING, store.INTERRUPTED):
+            try:  # say why (a worker's own record says Ctrl-C, whatever stopped it)
+                result = _record_lost(exp_dir / run_id, run_id, store.INTERRUPTED, why)
+            except OSError:  # the disk: its record stays `running`; the summary says why
+                result = {"run_id": run_id, "status": store.INTERRUPTED, "error": why}
+        with contextlib.suppress(OSError):
+            finished(run_id, result)
+
     deadline = time.monotonic() + STOP_GRACE_S
-    while running and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
         try:
             event = events.get(timeout=0.5)
         except queue.Empty:
             if not any(p.is_alive() for p, _ in procs.values()):
-                break
+                break  # every worker has left and what they said has been read
             continue
-        if event[0] in ("done", "oserror"):
-            running.pop(event[1], None)
-            if event[0] == "done":
-                result, run_id = event[3], event[2]
-                with contextlib.suppress(OSError):
-                    if result and result.get("status") == store.INTERRUPTED:  # say why
-                        result = _record_lost(exp_dir / run_id, run_id, store.INTERRUPTED, why)
-                    finished(run_id, result)
+        kind, pid, run_id = event[:3]
+        if kind == "start":  # it took a run before it heard: wait for that record too
+            running[pid] = run_id
+        elif kind == "done":
+            running.pop(pid, None)
+            settle(run_id, event[3])
+        elif kind == "oserror":
+            running.pop(pid, None)
     for pid, run_id in running.items():
         p = procs[pid][0]
         if p.is_alive():
             p.kill()
-        with contextlib.suppress(OSError):
-            finished(run_id, _record_lost(exp_dir / run_id, run_id, store.INTERRUPTED, why))
+        settle(run_id, None)

@@ -12,6 +12,7 @@ renamed over the target, so a reader never sees a torn file. Nothing here import
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import math
 import os
@@ -53,6 +54,42 @@ def _umask() -> int:
 FILE_MODE = 0o666 & ~_umask()
 
 
+def _naming(e: OSError, target: Path, unnamed: tuple[str | None, ...] = (None,)) -> OSError:
+    """``e`` naming ``target`` when it names no file (a failed ``write``, ``flush`` or
+    ``fsync``, as on a full disk) or one of ``unnamed`` (a temporary file)."""
+    if e.filename in unnamed:
+        return OSError(e.errno, e.strerror or str(e), str(target))
+    return e
+
+
+class RowFile:
+    """A CSV file written and flushed a row (or a batch of rows) at a time, for the files a
+    run streams (``history.csv``, the captures): a crash cuts at most the last line, which
+    every reader drops. A write that fails names the file."""
+
+    def __init__(self, path: str | Path, header: list[str] | tuple[str, ...]) -> None:
+        self.path = Path(path)
+        try:
+            self._file = open(self.path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        except OSError as e:
+            raise _naming(e, self.path) from e
+        self._writer = csv.writer(self._file)
+        self.write([list(header)])
+
+    def write(self, rows: list[list[Any]]) -> None:
+        try:
+            self._writer.writerows(rows)
+            self._file.flush()
+        except OSError as e:
+            raise _naming(e, self.path) from e
+
+    def close(self) -> None:
+        try:
+            self._file.close()
+        except OSError as e:
+            raise _naming(e, self.path) from e
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success rename it over ``target``.
@@ -61,18 +98,22 @@ def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
     temporary file is removed and ``target`` is left as it was.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=suffix or target.suffix, dir=target.parent
-    )
-    os.close(fd)
+    tmp: str | None = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=suffix or target.suffix, dir=target.parent
+        )
+        os.close(fd)
         os.chmod(tmp, FILE_MODE)
         yield Path(tmp)
         os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    except BaseException as e:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if isinstance(e, OSError) and e.filename in (None, tmp):  # a write or fsync: no name
+            raise _naming(e, target, (None, tmp)) from e
         raise
 
 

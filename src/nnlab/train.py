@@ -6,6 +6,7 @@ Called by ``execute`` after ``backend.activate``; imports Keras at module level.
 
 from __future__ import annotations
 
+import errno
 import math
 import time
 import traceback
@@ -23,6 +24,7 @@ from nnlab.models import build_model
 from nnlab.models._layers import is_regularized
 from nnlab.sweep import RunSpec
 
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # a write failed for want of space, not the run
 EVAL_BATCH = 1024  # evaluation batch size: larger is faster and gives the same means
 BOUNDARY_GRID = 100  # decision-boundary lattice points per axis
 
@@ -42,7 +44,8 @@ def run(
     """Train ``spec`` into ``run_dir`` and return its result (also written to result.json).
 
     Never raises for a failing run: the exception is recorded with status ``failed``.
-    KeyboardInterrupt records ``interrupted`` and is re-raised; an OSError is raised only when
+    KeyboardInterrupt records ``interrupted`` and is re-raised; an OSError is raised when the
+    disk is full (also recorded ``interrupted``, if the record can still be written) or when
     the run directory itself cannot be written. ``on_trained`` sees the fitted model and its
     data before the session is cleared (tests inspect weights with it).
     """
@@ -70,6 +73,12 @@ def run(
     except KeyboardInterrupt:
         result.update(status=store.INTERRUPTED, error="interrupted by the user (Ctrl-C)")
         raise
+    except OSError as e:
+        if e.errno not in DISK_FULL:
+            result.update(status=store.FAILED, error=_describe(e), traceback=traceback.format_exc())
+        else:  # not the run's fault: stop the command, as when its record cannot be written
+            result.update(status=store.INTERRUPTED, error=f"stopped: {_describe(e)}")
+            raise
     except Exception as e:
         result.update(status=store.FAILED, error=_describe(e), traceback=traceback.format_exc())
     finally:
