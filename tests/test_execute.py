@@ -180,6 +180,98 @@ def test_sigkill_of_the_process_group_then_resume(tmp_path):
     assert {r["status"] for r in summary(exp)} == {"completed"} and len(after) == 8
 
 
+def worker_pids(parent: int) -> list[int]:
+    """The spawned worker processes of ``parent`` (not its resource tracker), from /proc."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue  # it ended while we looked
+        if int(fields[1]) == parent and b"spawn_main" in cmdline:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")  # a zombie that init has not reaped yet has ended
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_kill_9_of_the_command_alone_stops_its_workers_and_the_same_command_finishes(tmp_path):
+    """kill -9 of the main process only, as `kill -9 PID` or the out-of-memory killer does
+    it: its workers must not train on with nobody recording them while the lock is free for
+    the next command. They notice, record their runs as interrupted, and leave."""
+    doc = merge(TINY, {"name": "pair", "train": {"epochs": 100},
+                       "sweep": {"train.learning_rate": [0.05, 0.005]}})  # fmt: skip
+    config = write(tmp_path, doc)
+    exp = tmp_path / "pair"
+    proc = nnlab("run", config, "--out", tmp_path, "--workers", "2", "-q")
+    deadline = time.time() + 240
+    while time.time() < deadline and not all_mid_training(exp, 2):
+        time.sleep(0.1)  # until both runs are mid-training
+    workers = worker_pids(proc.pid)
+    assert len(workers) == 2
+    proc.kill()
+    proc.wait(timeout=60)  # not communicate(): a worker left behind holds the pipes open
+    deadline = time.time() + 30
+    while time.time() < deadline and not all(gone(p) for p in workers):
+        time.sleep(0.2)
+    left = [p for p in workers if not gone(p)]
+    for p in left:
+        os.kill(p, signal.SIGKILL)
+    assert not left, "a worker outlived the command"
+    records = {d.name: store.read_json(d / "result.json") for d in store.run_dirs(exp)}
+    assert len(records) == 2
+    for res in records.values():
+        assert res["status"] == "interrupted"
+        assert res["error"].startswith("the nnlab command that started this worker died")
+    lengths = {r: len((exp / r / "history.csv").read_text().splitlines()) for r in records}
+    assert all(n < 100 for n in lengths.values()), lengths  # stopped mid-run
+    time.sleep(2)
+    assert lengths == {r: len((exp / r / "history.csv").read_text().splitlines())
+                       for r in records}  # nothing trains on  # fmt: skip
+    again = runner.invoke(app, ["run", str(config), "--out", str(tmp_path), "-q"])
+    assert again.exit_code == 0, again.output
+    assert {r["status"] for r in summary(exp)} == {"completed"} and len(summary(exp)) == 2
+
+
+def all_mid_training(exp: Path, n: int) -> bool:
+    """Whether ``exp`` has ``n`` runs, each still running with rows for epochs 0 to 3."""
+    runs = store.run_dirs(exp)
+    return len(runs) == n and all(
+        store.run_status(d) == "running" and (d / "history.csv").is_file()
+        and len((d / "history.csv").read_text().splitlines()) >= 5 for d in runs
+    )  # fmt: skip
+
+
+def test_the_next_command_marks_runs_a_dead_command_left_running(tmp_path):
+    """A record that still says `running` when a command takes the lock was left by a command
+    that died; it is marked interrupted, with why, even when the config no longer has that
+    run (so `nnlab ls` and the report do not show it as running forever)."""
+    exp = tmp_path / "tiny"
+    for run_id in ("old-point_seed=0_aaaaaa", "done_seed=0_bbbbbb"):
+        (exp / run_id).mkdir(parents=True)
+    store.write_json(
+        exp / "old-point_seed=0_aaaaaa" / "result.json",
+        {"run_id": "old-point_seed=0_aaaaaa", "status": "running", "started": "x"},
+    )
+    store.write_json(exp / "done_seed=0_bbbbbb" / "result.json", {"status": "completed"})
+    result = runner.invoke(app, ["run", str(write(tmp_path, TINY)), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "1 run(s) left `running` by a command that did not finish" in result.output
+    old = store.read_json(exp / "old-point_seed=0_aaaaaa" / "result.json")
+    assert old["status"] == "interrupted" and old["started"] == "x"
+    assert old["error"] == store.STALE_ERROR
+    assert store.read_json(exp / "done_seed=0_bbbbbb" / "result.json") == {"status": "completed"}
+    assert {store.run_status(d) for d in store.run_dirs(exp)} == {"completed", "interrupted"}
+
+
 def test_impossible_points_do_not_stop_the_others(tmp_path):
     import numpy as np
     import pandas as pd

@@ -7,7 +7,8 @@ process catches it and asks each worker to stop with SIGTERM, which the worker t
 KeyboardInterrupt so that its run records itself as interrupted. A worker that dies (killed,
 out of memory) has its run recorded as failed and is replaced. A worker that cannot write its
 run's folder (a full disk) tells the main process, which stops the others the same way and
-raises the OSError, as the one-worker path does.
+raises the OSError, as the one-worker path does. A worker whose main process dies without a
+word (kill -9) notices, records its run as interrupted and leaves.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 import queue
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -245,6 +247,35 @@ def worker_setups(n: int, backend: str, device: str, gpus: list[str]) -> list[Wo
             for i in range(n)]  # fmt: skip
 
 
+PARENT_GONE = (
+    "the nnlab command that started this worker died (kill -9, or the out-of-memory killer); "
+    "the worker stopped the run and left"
+)
+_parent_gone = threading.Event()
+
+
+def _watch_parent() -> None:
+    """Stop this worker when the main process dies without telling it (kill -9 of its pid,
+    the out-of-memory killer). Left alone, a worker would train the rest of the queue with
+    nobody recording it, while the experiment's lock is free for the next command to train
+    the same runs, and then hang at exit on a queue nobody reads. The main process holds the
+    other end of the pipe behind ``parent_process().sentinel``; when it dies, the pipe ends
+    and this thread sends the worker the SIGTERM a stop request is."""
+    import multiprocessing as mp
+    from multiprocessing.connection import wait
+
+    parent = mp.parent_process()
+    if parent is None:  # pragma: no cover - not started by multiprocessing
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        _parent_gone.set()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="nnlab-parent-watch", daemon=True).start()
+
+
 def _worker_main(setup: WorkerSetup, tasks: Any, events: Any, exp_dir: Path) -> None:
     """Entry point of a worker process: set up once, then train runs until told to stop."""
 
@@ -256,6 +287,7 @@ def _worker_main(setup: WorkerSetup, tasks: Any, events: Any, exp_dir: Path) -> 
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides about Ctrl-C
         signal.signal(signal.SIGTERM, stop)
+        _watch_parent()
         sys.unraisablehook = _quiet_stops(sys.unraisablehook)
         if setup.gpu is not None:
             os.environ["CUDA_VISIBLE_DEVICES"] = setup.gpu
@@ -280,6 +312,10 @@ def _worker_main(setup: WorkerSetup, tasks: Any, events: Any, exp_dir: Path) -> 
                 result = train.run(spec, run_dir, _reporting(report))
                 plot_run(run_dir, result)
             except KeyboardInterrupt:  # train.run recorded the run as interrupted
+                if _parent_gone.is_set():  # say why; nobody is listening for an event
+                    with contextlib.suppress(OSError):
+                        store.record_end(run_dir, spec.run_id, store.INTERRUPTED, PARENT_GONE)
+                    return
                 events.put(("done", pid, spec.run_id, store.read_json(run_dir / "result.json")))
                 return
             except OSError as e:  # the run's folder cannot be written: the parent says so
@@ -292,6 +328,8 @@ def _worker_main(setup: WorkerSetup, tasks: Any, events: Any, exp_dir: Path) -> 
         return
     finally:  # leaving: a late stop request must not interrupt the queue's flush at exit
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if _parent_gone.is_set():  # no reader: waiting for the flush would wait forever
+            events.cancel_join_thread()
 
 
 def _in_workers(
@@ -377,20 +415,12 @@ def _reap(
         if run_id is None:
             continue  # it took its stop sign and left
         settled += 1
-        result = _record_lost(exp_dir / run_id, run_id, store.FAILED,
+        result = store.record_end(exp_dir / run_id, run_id, store.FAILED,
                               f"the worker process died (exit code {p.exitcode}) during the run; "
                               "out of memory is the usual cause")  # fmt: skip
         finished(run_id, result)
         spawn(setup)
     return settled
-
-
-def _record_lost(run_dir: Path, run_id: str, status: str, error: str) -> dict[str, Any]:
-    """Write the result of a run whose process could not write it."""
-    result = store.read_json(run_dir / store.RESULT_FILE) or {"run_id": run_id}
-    result.update(status=status, error=error)
-    store.write_json(run_dir / store.RESULT_FILE, result)
-    return result
 
 
 def _stop_workers(
@@ -413,7 +443,7 @@ def _stop_workers(
     def settle(run_id: str, result: dict[str, Any] | None) -> None:
         if result is None or result.get("status") in (store.RUNNING, store.INTERRUPTED):
             try:  # say why (a worker's own record says Ctrl-C, whatever stopped it)
-                result = _record_lost(exp_dir / run_id, run_id, store.INTERRUPTED, why)
+                result = store.record_end(exp_dir / run_id, run_id, store.INTERRUPTED, why)
             except OSError:  # the disk: its record stays `running`; the summary says why
                 result = {"run_id": run_id, "status": store.INTERRUPTED, "error": why}
         with contextlib.suppress(OSError):

@@ -180,6 +180,31 @@ def begin_run(run_dir: Path, run_config: dict[str, Any], result: dict[str, Any])
         (run_dir / stale).unlink(missing_ok=True)
 
 
+def record_end(run_dir: Path, run_id: str, status: str, error: str) -> dict[str, Any]:
+    """End the record of a run whose own process could not: its last record (or a bare one)
+    with ``status`` and ``error``. Returns the record written."""
+    result = read_json(run_dir / RESULT_FILE) or {"run_id": run_id}
+    result.update(status=status, error=error)
+    write_json(run_dir / RESULT_FILE, result)
+    return result
+
+
+STALE_ERROR = (
+    "the command training it stopped before it could record an end (killed, a crash, the "
+    "machine going down, or a full disk); marked interrupted by the next command"
+)
+
+
+def mark_stale_runs(exp_dir: str | Path) -> list[str]:
+    """Mark interrupted every run of ``exp_dir`` whose record still says ``running``, and
+    return their ids. Call it only while holding the experiment's lock: then no command is
+    training those runs, and each such record is what a command that died left behind."""
+    stale = [d for d in run_dirs(exp_dir) if run_status(d) == RUNNING]
+    for d in stale:
+        record_end(d, d.name, INTERRUPTED, STALE_ERROR)
+    return [d.name for d in stale]
+
+
 def experiment_dir(out: str | Path, name: str) -> Path:
     return Path(out) / name
 
