@@ -333,7 +333,7 @@ def test_a_disk_that_fills_mid_run_stops_the_command_and_does_not_fail_the_run(
     import builtins
     import errno
 
-    class FillsUp:
+    class FillsUp:  # as a real file on a disk that fills: once full, every flush fails
         def __init__(self, f):
             self.f, self.flushes = f, 0
 
@@ -342,12 +342,14 @@ def test_a_disk_that_fills_mid_run_stops_the_command_and_does_not_fail_the_run(
 
         def flush(self):
             self.flushes += 1
-            if self.flushes == 3:  # header and epoch 0, epoch 1, then the disk is full
+            if self.flushes >= 3:  # header and epoch 0, epoch 1, then the disk is full
                 raise OSError(errno.ENOSPC, "No space left on device")
             self.f.flush()
 
-        def close(self):
+        def close(self):  # and closing, which tries the buffered row again, fails too
             self.f.close()
+            if self.flushes >= 3:
+                raise OSError(errno.ENOSPC, "No space left on device")
 
     def open_(path, *args, **kwargs):
         f = builtins.open(path, *args, **kwargs)  # noqa: SIM115 - returned to the caller

@@ -250,6 +250,32 @@ def all_mid_training(exp: Path, n: int) -> bool:
     )  # fmt: skip
 
 
+def test_ctrl_c_of_a_long_sweep_with_workers_exits(tmp_path):
+    """The runs not yet handed out wait in the main process's queue, more than its pipe holds
+    (about 50 specs): after Ctrl-C they are dropped, and the command exits instead of waiting
+    at exit for room in a pipe that no worker reads any more."""
+    doc = merge(
+        TINY, {"name": "long", "train": {"epochs": 50}, "sweep": {"seed": list(range(150))}}
+    )
+    config = write(tmp_path, doc)
+    exp = tmp_path / "long"
+    proc = nnlab("run", config, "--out", tmp_path, "--workers", "2", "-q")
+    deadline = time.time() + 240
+    while time.time() < deadline and not store.run_dirs(exp):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        for pid in [*worker_pids(proc.pid), proc.pid]:
+            os.kill(pid, signal.SIGKILL)
+        proc.communicate()
+        raise AssertionError("the command did not exit after Ctrl-C") from None
+    assert proc.returncode == 130, err.decode()[-2000:]
+    statuses = {store.run_status(d) for d in store.run_dirs(exp)}
+    assert statuses <= {"completed", "interrupted"} and len(store.run_dirs(exp)) < 150
+
+
 def test_the_next_command_marks_runs_a_dead_command_left_running(tmp_path):
     """A record that still says `running` when a command takes the lock was left by a command
     that died; it is marked interrupted, with why, even when the config no longer has that
@@ -464,3 +490,45 @@ def test_a_stop_request_in_a_finalizer_is_not_reported(tmp_path, monkeypatch):
     execute.execute([], tmp_path)
     assert [type(e) for e in reported] == [ValueError, KeyboardInterrupt]
     assert sys.unraisablehook is outer  # put back
+
+
+def test_a_worker_whose_command_dies_while_it_plots_keeps_the_run_completed(tmp_path, monkeypatch):
+    """The parent watcher's stop can land after a run recorded itself completed (while its
+    plots are drawn): the worker must leave that record alone, not mark the run interrupted
+    and so train it again next time. The worker loop runs here, in this process."""
+    import queue
+
+    from nnlab import backend, execute
+
+    from helpers import spec as make_spec
+
+    class Events(list):  # what the main process would read
+        def put(self, item):
+            self.append(item)
+
+        def cancel_join_thread(self):
+            self.append(("cancelled",))
+
+    def plot_run(run_dir, result):  # the command dies while the plots are drawn
+        execute._parent_gone.set()
+        raise KeyboardInterrupt
+
+    run = make_spec()
+    tasks, events = queue.Queue(), Events()
+    tasks.put(run)
+    tasks.put(None)
+    monkeypatch.setattr(execute, "plot_run", plot_run)
+    monkeypatch.setattr(execute, "_watch_parent", lambda: None)
+    monkeypatch.setattr(backend, "limit_threads", lambda *a: None)
+    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)  # put back afterwards
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        execute._worker_main(execute.WorkerSetup("tensorflow", "cpu", 1, None), tasks, events,
+                             tmp_path)  # fmt: skip
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+        execute._parent_gone.clear()
+    record = store.read_json(tmp_path / run.run_id / "result.json")
+    assert record["status"] == "completed" and "error" not in record
+    assert [e[0] for e in events] == ["start", "epoch", "epoch", "epoch", "cancelled"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+from pathlib import Path
 
 import pytest
 
@@ -66,3 +68,33 @@ def test_a_streamed_csv_that_cannot_be_written_names_its_file(tmp_path, monkeypa
     assert caught.value.filename == str(tmp_path / store.HISTORY_FILE)
     rows.close()
     assert (tmp_path / store.HISTORY_FILE).read_text().splitlines() == ["epoch,loss", "0,0.7"]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_streamed_csv_on_a_really_full_disk_raises_once_and_closes(tmp_path):
+    """On /dev/full, a real full disk, the flush fails and so does close(), which tries the
+    buffered row again. The write raises, naming the file; close() then closes the file
+    without raising again, so the run can still write its record."""
+    rows = store.RowFile(tmp_path / store.HISTORY_FILE, ["epoch", "loss"])
+    rows._file.close()
+    rows._file = open("/dev/full", "w", newline="", encoding="utf-8")  # noqa: SIM115
+    rows._writer = csv.writer(rows._file)
+    with pytest.raises(OSError) as caught:
+        rows.write([[1, 0.6]])
+    assert caught.value.errno == 28 and caught.value.filename == str(tmp_path / "history.csv")
+    rows.close()  # the row is still buffered: a plain close() would raise ENOSPC here
+    assert rows._file.closed
+
+
+def test_a_new_attempt_starts_without_the_files_of_the_last_one(tmp_path):
+    """A retried run (after a failure, a Ctrl-C, or with --force) that stops before it writes
+    its first epoch must not leave the earlier attempt's curves, boundary or captures beside
+    its new record, where plots and the report would take them for its own."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    streamed = [store.HISTORY_FILE, store.BOUNDARY_FILE, store.WEIGHTS_FILE,
+                store.GRADIENTS_FILE, store.BATCHES_FILE]  # fmt: skip
+    for name in streamed:
+        (run_dir / name).write_text("epoch,value\n0,1\n")
+    store.begin_run(run_dir, {"name": "x"}, {"status": "running"})
+    assert sorted(p.name for p in run_dir.iterdir()) == [store.CONFIG_FILE, store.RESULT_FILE]

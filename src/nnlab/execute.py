@@ -313,8 +313,10 @@ def _worker_main(setup: WorkerSetup, tasks: Any, events: Any, exp_dir: Path) -> 
                 plot_run(run_dir, result)
             except KeyboardInterrupt:  # train.run recorded the run as interrupted
                 if _parent_gone.is_set():  # say why; nobody is listening for an event
+                    unfinished = (store.RUNNING, store.INTERRUPTED)  # not a run being plotted
                     with contextlib.suppress(OSError):
-                        store.record_end(run_dir, spec.run_id, store.INTERRUPTED, PARENT_GONE)
+                        if store.run_status(run_dir) in unfinished:
+                            store.record_end(run_dir, spec.run_id, store.INTERRUPTED, PARENT_GONE)
                     return
                 events.put(("done", pid, spec.run_id, store.read_json(run_dir / "result.json")))
                 return
@@ -355,13 +357,13 @@ def _in_workers(
         p.start()
         procs[p.pid] = (p, setup)
 
-    for setup in setups:
-        spawn(setup)
-        tasks.put(None)  # one stop sign per worker, behind the runs
     by_id = {s.run_id: s for s in todo}
     running: dict[int, str] = {}  # worker pid -> run id
     remaining = len(todo)
     try:
+        for setup in setups:
+            spawn(setup)
+            tasks.put(None)  # one stop sign per worker, behind the runs
         while remaining:
             _check_stop()
             try:
@@ -392,6 +394,9 @@ def _in_workers(
             _stop_workers(procs, running, events, exp_dir, finished, why)
         raise  # the first error: what the user must hear about
     finally:
+        # runs never handed out may still sit in this process's queue buffer, waiting for room
+        # in the pipe (it holds ~50 specs); at exit, Python would wait for that forever
+        tasks.cancel_join_thread()
         for p, _ in procs.values():
             p.join(timeout=5)
 

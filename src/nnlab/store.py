@@ -69,25 +69,35 @@ class RowFile:
 
     def __init__(self, path: str | Path, header: list[str] | tuple[str, ...]) -> None:
         self.path = Path(path)
+        self._failed = False
         try:
             self._file = open(self.path, "w", newline="", encoding="utf-8")  # noqa: SIM115
         except OSError as e:
             raise _naming(e, self.path) from e
         self._writer = csv.writer(self._file)
-        self.write([list(header)])
+        try:
+            self.write([list(header)])
+        except OSError:
+            self.close()
+            raise
 
     def write(self, rows: list[list[Any]]) -> None:
         try:
             self._writer.writerows(rows)
             self._file.flush()
         except OSError as e:
+            self._failed = True
             raise _naming(e, self.path) from e
 
     def close(self) -> None:
+        """Close the file. After a failed write, the buffer still holds the rows that could
+        not be written, and closing tries them again: on a full disk that fails again, after
+        the file is closed. That error was raised already, so it is not raised twice."""
         try:
             self._file.close()
         except OSError as e:
-            raise _naming(e, self.path) from e
+            if not self._failed:
+                raise _naming(e, self.path) from e
 
 
 @contextlib.contextmanager
@@ -176,7 +186,7 @@ def begin_run(run_dir: Path, run_config: dict[str, Any], result: dict[str, Any])
     run_dir.mkdir(parents=True, exist_ok=True)
     write_yaml(run_dir / CONFIG_FILE, run_config)
     write_json(run_dir / RESULT_FILE, result)
-    for stale in (HISTORY_FILE, BOUNDARY_FILE):
+    for stale in (HISTORY_FILE, BOUNDARY_FILE, WEIGHTS_FILE, GRADIENTS_FILE, BATCHES_FILE):
         (run_dir / stale).unlink(missing_ok=True)
 
 
