@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +42,8 @@ def spec(**changes: Any) -> RunSpec:
 def long_table(path: Path) -> pd.Series:
     """A weights.csv or gradients.csv as values indexed by (epoch, layer, tensor, stat)."""
     return pd.read_csv(path).set_index(["epoch", "layer", "tensor", "stat"])["value"]
+
+
+def interrupt_self() -> None:
+    """A child process's target: send itself SIGINT (exit code 1 unless it ignores it)."""
+    os.kill(os.getpid(), signal.SIGINT)

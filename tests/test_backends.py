@@ -62,3 +62,10 @@ def test_native_notices_during_an_import_are_held_back_unless_it_fails(capfd):
         os.write(2, b"why the import failed\n")
         raise ImportError("broken")
     assert capfd.readouterr().err == "why the import failed\n"  # replayed for the user
+    with (
+        pytest.raises(KeyboardInterrupt),
+        backend._native_stderr_muted("nnlab_no_such_module_c"),
+    ):
+        os.write(2, b"a notice\n")
+        raise KeyboardInterrupt  # Ctrl-C while it imports: stopping, not a failure to explain
+    assert capfd.readouterr().err == ""

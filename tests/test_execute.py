@@ -532,3 +532,24 @@ def test_a_worker_whose_command_dies_while_it_plots_keeps_the_run_completed(tmp_
     record = store.read_json(tmp_path / run.run_id / "result.json")
     assert record["status"] == "completed" and "error" not in record
     assert [e[0] for e in events] == ["start", "epoch", "epoch", "epoch", "cancelled"]
+
+
+def test_a_worker_starts_with_ctrl_c_ignored():
+    """Ctrl-C reaches the whole process group, workers still starting up included: they must
+    start with SIGINT ignored, not die with a traceback before they can ignore it."""
+    import multiprocessing as mp
+
+    from nnlab import execute
+
+    from helpers import interrupt_self
+
+    ctx = mp.get_context("spawn")
+    plain, held = ctx.Process(target=interrupt_self), ctx.Process(target=interrupt_self)
+    plain.start()
+    before = signal.getsignal(signal.SIGINT)
+    with execute.child_ignores_sigint():
+        held.start()
+    assert signal.getsignal(signal.SIGINT) is before  # this process handles Ctrl-C again
+    plain.join(120)
+    held.join(120)
+    assert (plain.exitcode, held.exitcode) == (1, 0)  # KeyboardInterrupt, and ignored

@@ -70,7 +70,8 @@ def _native_stderr_muted(module: str) -> Iterator[None]:
     """Hold back what file descriptor 2 receives while ``module`` is first imported:
     TensorFlow's C++ logs notices (oneDNN, "could not find cuda drivers") before
     TF_CPP_MIN_LOG_LEVEL can reach them. If the import fails, what it wrote is replayed
-    before the error propagates. ``NNLAB_TF_LOGS=1`` shows everything as it comes."""
+    before the error propagates; a stop (Ctrl-C, a worker told to stop while it starts) is
+    no failure to explain. ``NNLAB_TF_LOGS=1`` shows everything as it comes."""
     if module in sys.modules or os.environ.get("NNLAB_TF_LOGS"):
         yield
         return
@@ -85,7 +86,7 @@ def _native_stderr_muted(module: str) -> Iterator[None]:
     try:
         os.dup2(held.fileno(), 2)
         yield
-    except BaseException:
+    except Exception:
         failed = True
         raise
     finally:

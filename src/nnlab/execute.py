@@ -354,7 +354,8 @@ def _in_workers(
 
     def spawn(setup: WorkerSetup) -> None:
         p = ctx.Process(target=_worker_main, args=(setup, tasks, events, exp_dir), daemon=True)
-        p.start()
+        with child_ignores_sigint():
+            p.start()
         procs[p.pid] = (p, setup)
 
     by_id = {s.run_id: s for s in todo}
@@ -399,6 +400,21 @@ def _in_workers(
         tasks.cancel_join_thread()
         for p, _ in procs.values():
             p.join(timeout=5)
+
+
+@contextlib.contextmanager
+def child_ignores_sigint() -> Any:
+    """Start a child process with SIGINT ignored from its first instruction. Ctrl-C in a
+    terminal reaches the whole process group, and a worker still starting up (importing
+    nnlab, before ``_worker_main`` can ignore SIGINT) would die with a KeyboardInterrupt
+    traceback. Only an ignored signal stays so across exec, so this process ignores SIGINT
+    for the few milliseconds ``start()`` takes; a Ctrl-C in them is lost (press it again).
+    Blocking it instead does not help: the kernel hands it to another thread."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _reap(
