@@ -102,7 +102,8 @@ class RowFile:
 
 @contextlib.contextmanager
 def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; on success rename it over ``target``.
+    """Yield a temporary path beside ``target``; on success fsync it and rename it over
+    ``target``.
 
     Use it for writers that want a file name (``fig.savefig(tmp)``); on an exception the
     temporary file is removed and ``target`` is left as it was.
@@ -117,6 +118,11 @@ def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
         os.close(fd)
         os.chmod(tmp, FILE_MODE)
         yield Path(tmp)
+        fd = os.open(tmp, os.O_RDONLY)  # on disk before it takes the target's name
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, target)
     except BaseException as e:
         if tmp is not None:
@@ -131,8 +137,6 @@ def atomic_write_text(target: str | Path, text: str) -> None:
     """Write ``text`` to ``target`` all at once (temporary file, fsync, rename)."""
     with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def _json_safe(value: Any) -> Any:
