@@ -171,6 +171,10 @@ def test_sigkill_of_the_process_group_then_resume(tmp_path):
     proc.communicate(timeout=60)
     records = {d.name: store.run_status(d) for d in store.run_dirs(exp)}
     assert "running" in records.values()  # killed mid-run: the record says so
+    listing = runner.invoke(app, ["ls", str(exp)])  # and `nnlab ls` shows it, as stale
+    left = [r for r, s in records.items() if s == "running"]
+    shown = [ln for ln in listing.output.splitlines() if any(r in ln for r in left)]
+    assert len(shown) == len(left) and all(" stale " in ln for ln in shown), listing.output
     finished = {r for r, s in records.items() if s == "completed"}
     before = started(exp)
     again = runner.invoke(app, ["run", str(config), "--out", str(tmp_path), "-q"])

@@ -68,6 +68,7 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait()
     assert lock.holder(exp)["pid"] == holder.pid  # the dead process's record is still there
+    assert not lock.held(exp)  # and `nnlab ls` can tell it is dead
     result = CliRunner().invoke(app, ["run", str(config), "--out", str(tmp_path), "-q"])
     assert result.exit_code == 0, result.output
     assert len(store.run_dirs(exp)) == 1
@@ -88,3 +89,12 @@ def test_the_lock_is_exclusive_within_a_process_too_and_released_on_error(tmp_pa
     with lock.experiment_lock(tmp_path):  # free again: a crash inside released it
         assert lock.holder(tmp_path)["pid"] == os.getpid()
     assert not (tmp_path / lock.LOCK_FILE).exists()
+
+
+def test_held_reads_the_lock_file_and_never_takes_the_lock(tmp_path):
+    assert not lock.held(tmp_path)  # no file: free
+    with lock.experiment_lock(tmp_path):
+        assert lock.held(tmp_path)
+    record = {"pid": os.getpid(), "host": "another-host", "started": "x", "command": "nnlab"}
+    (tmp_path / lock.LOCK_FILE).write_text(__import__("json").dumps(record))
+    assert lock.held(tmp_path)  # a holder on another host cannot be checked from here

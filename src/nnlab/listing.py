@@ -6,23 +6,35 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from nnlab import names, store
+from nnlab import lock, names, store
 from nnlab.errors import NnlabError
 from nnlab.names import is_maximized
 
+STALE = "stale"  # what `ls` shows for a run left `running` by a command that died
+
 
 def read_summary(exp_dir: Path) -> list[dict[str, str]]:
-    """summary.csv's rows; for an experiment without one, rows made from the runs' results."""
+    """summary.csv's rows (for an experiment without one, a row per run folder), then the
+    runs it does not list whose record says ``running``: in progress now, or, when no live
+    command holds the experiment, left by one that died (status ``stale``)."""
     path = exp_dir / store.SUMMARY_FILE
+    rows: list[dict[str, str]] = []
     if path.is_file():
         with open(path, newline="", encoding="utf-8") as f:
-            return list(csv.DictReader(f))
-    rows = []
-    for run in store.run_dirs(exp_dir):
+            rows = list(csv.DictReader(f))
+    listed = {r.get("run_id") for r in rows}
+    extra = [run for run in store.run_dirs(exp_dir) if run.name not in listed and (
+        not path.is_file() or store.run_status(run) == store.RUNNING)]  # fmt: skip
+    if any(store.run_status(run) == store.RUNNING for run in extra) and not lock.held(exp_dir):
+        stale = STALE
+    else:
+        stale = store.RUNNING
+    for run in extra:
         res = store.read_json(run / store.RESULT_FILE) or {}
+        status = res.get("status", "?")
         row = {
             "run_id": run.name,
-            "status": res.get("status", "?"),
+            "status": stale if status == store.RUNNING else status,
             "epochs_run": res.get("epochs_run", ""),
             "wall_s": res.get("wall_s", ""),
             "diagnosis": (res.get("diagnosis") or {}).get("label", ""),
@@ -77,4 +89,8 @@ def _runs(exp_dir: Path) -> tuple[str, list[str], list[list[str]]]:
              _fmt(r.get(target)) if target else "", _fmt(r.get("wall_s")),
              r.get("diagnosis") or ""]
             for r in runs]  # fmt: skip
-    return f"{exp_dir} (best of each run)", cols, rows
+    title = f"{exp_dir} (best of each run)"
+    if any(r.get("status") == STALE for r in runs):
+        title += (f"\n{STALE}: left `running` by a command that died; the next `nnlab run` "
+                  "marks it interrupted and trains it again")  # fmt: skip
+    return title, cols, rows

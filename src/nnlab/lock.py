@@ -38,6 +38,25 @@ def holder(exp_dir: str | Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def held(exp_dir: str | Path) -> bool:
+    """Whether a live command seems to hold the experiment, read from the lock file alone
+    (taking the lock to find out could refuse a command starting at that moment). No file:
+    free (the holder removes it as it lets go). A file whose process is gone from this
+    host: left by a killed command. A holder on another host cannot be checked: held."""
+    who = holder(exp_dir)
+    if who is None:
+        return (Path(exp_dir) / LOCK_FILE).exists()  # unreadable: being written, so held
+    if who.get("host") != socket.gethostname() or not isinstance(who.get("pid"), int):
+        return True
+    try:
+        os.kill(who["pid"], 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
 @contextlib.contextmanager
 def experiment_lock(exp_dir: str | Path) -> Iterator[None]:
     """Hold the experiment's lock for the block; raise ``LockError`` naming the holder when
