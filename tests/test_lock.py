@@ -91,10 +91,16 @@ def test_the_lock_is_exclusive_within_a_process_too_and_released_on_error(tmp_pa
     assert not (tmp_path / lock.LOCK_FILE).exists()
 
 
-def test_held_reads_the_lock_file_and_never_takes_the_lock(tmp_path):
+def test_held_reads_the_lock_file_and_never_takes_the_lock(tmp_path, monkeypatch):
+    real_flock = lock.fcntl.flock
+    asked = []
+    monkeypatch.setattr(lock.fcntl, "flock", lambda fd, op: asked.append(op) or real_flock(fd, op))
     assert not lock.held(tmp_path)  # no file: free
     with lock.experiment_lock(tmp_path):
         assert lock.held(tmp_path)
     record = {"pid": os.getpid(), "host": "another-host", "started": "x", "command": "nnlab"}
     (tmp_path / lock.LOCK_FILE).write_text(__import__("json").dumps(record))
     assert lock.held(tmp_path)  # a holder on another host cannot be checked from here
+    (tmp_path / lock.LOCK_FILE).write_text("")
+    assert lock.held(tmp_path)  # a record being written: someone holds it
+    assert len(asked) == 1  # the one flock was experiment_lock's own: held() takes none

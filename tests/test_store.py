@@ -91,10 +91,11 @@ def test_a_new_attempt_starts_without_the_files_of_the_last_one(tmp_path):
     its first epoch must not leave the earlier attempt's curves, boundary or captures beside
     its new record, where plots and the report would take them for its own."""
     run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    streamed = [store.HISTORY_FILE, store.BOUNDARY_FILE, store.WEIGHTS_FILE,
-                store.GRADIENTS_FILE, store.BATCHES_FILE]  # fmt: skip
-    for name in streamed:
-        (run_dir / name).write_text("epoch,value\n0,1\n")
+    (run_dir / "plots").mkdir(parents=True)
+    earlier = ["history.csv", "boundary.csv", "weights.csv", "gradients.csv", "batches.csv",
+               "plots/learning_curves.png", "plots/decision_boundary.png"]  # fmt: skip
+    for name in earlier:
+        (run_dir / name).write_text("from the earlier attempt\n")
     store.begin_run(run_dir, {"name": "x"}, {"status": "running"})
-    assert sorted(p.name for p in run_dir.iterdir()) == [store.CONFIG_FILE, store.RESULT_FILE]
+    left = sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*") if p.is_file())
+    assert left == ["config.yaml", "result.json"]

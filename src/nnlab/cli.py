@@ -185,7 +185,7 @@ def _experiment(
     try:
         with experiment_lock(exp_dir):
             store.write_yaml(exp_dir / store.EXPERIMENT_FILE, doc)
-            stale = store.mark_stale_runs(exp_dir)  # we hold the lock: no command trains them
+            stale = store.mark_stale_runs(exp_dir)  # we hold the lock: left by the dead
             if stale and not quiet:
                 err.print(f"{len(stale)} run(s) left `running` by a command that did not "
                           "finish were marked interrupted; they are trained again when the "

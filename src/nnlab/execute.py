@@ -346,8 +346,6 @@ def _in_workers(
 
     ctx = mp.get_context("spawn")  # never fork a process that has a backend loaded
     tasks, events = ctx.Queue(), ctx.Queue()
-    for spec in todo:
-        tasks.put(spec)
     first = todo[0].config
     setups = worker_setups(n, first.backend, first.device, (device or {}).get("gpus", []))
     procs: dict[int, tuple[Any, WorkerSetup]] = {}
@@ -362,6 +360,8 @@ def _in_workers(
     running: dict[int, str] = {}  # worker pid -> run id
     remaining = len(todo)
     try:
+        for spec in todo:
+            tasks.put(spec)
         for setup in setups:
             spawn(setup)
             tasks.put(None)  # one stop sign per worker, behind the runs

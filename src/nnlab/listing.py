@@ -1,4 +1,5 @@
-"""What ``nnlab ls`` shows, read from summary.csv (or each run's result.json) alone."""
+"""What ``nnlab ls`` shows, read from summary.csv, the records (result.json) of runs it does
+not list, and the experiment's lock file; it writes nothing."""
 
 from __future__ import annotations
 
@@ -10,31 +11,32 @@ from nnlab import lock, names, store
 from nnlab.errors import NnlabError
 from nnlab.names import is_maximized
 
-STALE = "stale"  # what `ls` shows for a run left `running` by a command that died
+STALE = "stale"  # what `ls` shows for a run left `running` by a command that is gone
 
 
 def read_summary(exp_dir: Path) -> list[dict[str, str]]:
     """summary.csv's rows (for an experiment without one, a row per run folder), then the
     runs it does not list whose record says ``running``: in progress now, or, when no live
-    command holds the experiment, left by one that died (status ``stale``)."""
+    command holds the experiment, left by one that stopped before recording an end (shown
+    as ``stale``)."""
     path = exp_dir / store.SUMMARY_FILE
     rows: list[dict[str, str]] = []
     if path.is_file():
         with open(path, newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
     listed = {r.get("run_id") for r in rows}
-    extra = [run for run in store.run_dirs(exp_dir) if run.name not in listed and (
-        not path.is_file() or store.run_status(run) == store.RUNNING)]  # fmt: skip
-    if any(store.run_status(run) == store.RUNNING for run in extra) and not lock.held(exp_dir):
-        stale = STALE
-    else:
-        stale = store.RUNNING
-    for run in extra:
-        res = store.read_json(run / store.RESULT_FILE) or {}
+    records = {run.name: store.read_json(run / store.RESULT_FILE) or {}
+               for run in store.run_dirs(exp_dir) if run.name not in listed}  # fmt: skip
+    if path.is_file():
+        records = {r: res for r, res in records.items() if res.get("status") == store.RUNNING}
+    in_progress = store.RUNNING
+    if any(res.get("status") == store.RUNNING for res in records.values()):
+        in_progress = store.RUNNING if lock.held(exp_dir) else STALE
+    for run_id, res in records.items():
         status = res.get("status", "?")
         row = {
-            "run_id": run.name,
-            "status": stale if status == store.RUNNING else status,
+            "run_id": run_id,
+            "status": in_progress if status == store.RUNNING else status,
             "epochs_run": res.get("epochs_run", ""),
             "wall_s": res.get("wall_s", ""),
             "diagnosis": (res.get("diagnosis") or {}).get("label", ""),
@@ -91,6 +93,7 @@ def _runs(exp_dir: Path) -> tuple[str, list[str], list[list[str]]]:
             for r in runs]  # fmt: skip
     title = f"{exp_dir} (best of each run)"
     if any(r.get("status") == STALE for r in runs):
-        title += (f"\n{STALE}: left `running` by a command that died; the next `nnlab run` "
-                  "marks it interrupted and trains it again")  # fmt: skip
+        title += (f"\n{STALE}: left `running` by a command that stopped before recording an "
+                  "end (killed, a crash, a full disk); the next `nnlab run` or `sweep` marks it "
+                  "interrupted and trains it again")  # fmt: skip
     return title, cols, rows

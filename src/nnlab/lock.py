@@ -4,7 +4,8 @@ The lock is an advisory ``flock`` on ``<experiment>/.nnlab.lock``, which records
 (process id, host, start time, command) for the message the second command prints. The
 kernel drops the lock when its holder dies, however it dies, so a lock left by a killed
 process is taken over by the next command without any guessing about process ids; the stale
-record is then overwritten. Where ``fcntl`` does not exist (Windows) there is no lock.
+record is then overwritten. Only ``held``, for what ``nnlab ls`` shows, reads the process
+id. Where ``fcntl`` does not exist (Windows) there is no lock.
 """
 
 from __future__ import annotations

@@ -186,12 +186,15 @@ def read_json(path: str | Path) -> dict[str, Any] | None:
 
 def begin_run(run_dir: Path, run_config: dict[str, Any], result: dict[str, Any]) -> None:
     """Before a run trains: its folder, its resolved ``config.yaml``, a ``running`` result
-    (so a crash leaves a record that resume re-runs), and no files of an earlier attempt."""
+    (so a crash leaves a record that resume re-runs), and no files of an earlier attempt:
+    its curves, boundary, captures and plots."""
     run_dir.mkdir(parents=True, exist_ok=True)
     write_yaml(run_dir / CONFIG_FILE, run_config)
     write_json(run_dir / RESULT_FILE, result)
     for stale in (HISTORY_FILE, BOUNDARY_FILE, WEIGHTS_FILE, GRADIENTS_FILE, BATCHES_FILE):
         (run_dir / stale).unlink(missing_ok=True)
+    for png in (run_dir / PLOTS_DIR).glob("*.png"):
+        png.unlink(missing_ok=True)
 
 
 def record_end(run_dir: Path, run_id: str, status: str, error: str) -> dict[str, Any]:
@@ -212,7 +215,9 @@ STALE_ERROR = (
 def mark_stale_runs(exp_dir: str | Path) -> list[str]:
     """Mark interrupted every run of ``exp_dir`` whose record still says ``running``, and
     return their ids. Call it only while holding the experiment's lock: then no command is
-    training those runs, and each such record is what a command that died left behind."""
+    training those runs, and each such record is what a command that died left behind (the
+    workers of a command killed alone stop within about an epoch of it, and may still be
+    writing their last record at that moment: see ``execute._watch_parent``)."""
     stale = [d for d in run_dirs(exp_dir) if run_status(d) == RUNNING]
     for d in stale:
         record_end(d, d.name, INTERRUPTED, STALE_ERROR)
