@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+import errno
 import json
 import os
 import signal
@@ -293,7 +295,6 @@ def test_a_run_out_of_memory_is_recorded_and_the_sweep_goes_on(tmp_path, monkeyp
 
 
 def test_a_full_disk_is_a_clear_error_and_no_record_is_torn(tmp_path, monkeypatch):
-    import errno
 
     real = store.atomic_write_text
 
@@ -324,38 +325,50 @@ def test_a_full_disk_is_a_clear_error_and_no_record_is_torn(tmp_path, monkeypatc
     assert statuses == ["completed", "completed"]
 
 
+class FillsUp:
+    """A file on a disk that fills, as a real one behaves: after two flushes (the header
+    and epoch 0, then epoch 1) every flush fails, and so does close(), which tries the
+    buffered row again. ``full`` says whether the disk has filled."""
+
+    full = False
+
+    def __init__(self, f):
+        self.f, self.flushes = f, 0
+
+    def write(self, text):
+        return self.f.write(text)
+
+    def flush(self):
+        self.flushes += 1
+        if self.flushes >= 3:
+            FillsUp.full = True
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.f.flush()
+
+    def close(self):
+        self.f.close()
+        if self.flushes >= 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def fill_the_disk_in_history(monkeypatch):
+    """history.csv is written to a disk that fills (see FillsUp)."""
+
+    def open_(path, *args, **kwargs):
+        f = builtins.open(path, *args, **kwargs)  # noqa: SIM115 - returned to the caller
+        return FillsUp(f) if Path(path).name == store.HISTORY_FILE else f
+
+    FillsUp.full = False
+    monkeypatch.setattr(store, "open", open_, raising=False)
+
+
 def test_a_disk_that_fills_mid_run_stops_the_command_and_does_not_fail_the_run(
     tmp_path, monkeypatch
 ):
     """A full disk while history.csv streams (a real one fails in flush(), naming no file):
     the one-line error names the file, the run is recorded as stopped, not failed, and the
     same command trains it again once there is space."""
-    import builtins
-    import errno
-
-    class FillsUp:  # as a real file on a disk that fills: once full, every flush fails
-        def __init__(self, f):
-            self.f, self.flushes = f, 0
-
-        def write(self, text):
-            return self.f.write(text)
-
-        def flush(self):
-            self.flushes += 1
-            if self.flushes >= 3:  # header and epoch 0, epoch 1, then the disk is full
-                raise OSError(errno.ENOSPC, "No space left on device")
-            self.f.flush()
-
-        def close(self):  # and closing, which tries the buffered row again, fails too
-            self.f.close()
-            if self.flushes >= 3:
-                raise OSError(errno.ENOSPC, "No space left on device")
-
-    def open_(path, *args, **kwargs):
-        f = builtins.open(path, *args, **kwargs)  # noqa: SIM115 - returned to the caller
-        return FillsUp(f) if Path(path).name == store.HISTORY_FILE else f
-
-    monkeypatch.setattr(store, "open", open_, raising=False)
+    fill_the_disk_in_history(monkeypatch)
     doc = merge(TINY, {"sweep": {"train.learning_rate": [0.1, 0.01]}})
     config = write_config(tmp_path, doc)
     result = invoke("run", config, "--out", tmp_path / "runs", "-q")
@@ -372,6 +385,26 @@ def test_a_disk_that_fills_mid_run_stops_the_command_and_does_not_fail_the_run(
     statuses = [store.read_json(d / store.RESULT_FILE)["status"]
                 for d in store.run_dirs(tmp_path / "runs" / "tiny")]  # fmt: skip
     assert statuses == ["completed", "completed"]
+
+
+def test_a_full_disk_is_named_by_the_first_file_it_failed(tmp_path, monkeypatch):
+    """Once the disk is full, the summary rewritten as the command stops fails too; the error
+    still names the file that failed first, where the space ran out."""
+    from nnlab import execute
+
+    real = execute.summary.write_summary
+
+    def write_summary(exp_dir, *args):
+        if FillsUp.full:
+            raise OSError(errno.ENOSPC, "No space left on device", str(exp_dir / "summary.csv"))
+        return real(exp_dir, *args)
+
+    fill_the_disk_in_history(monkeypatch)
+    monkeypatch.setattr(execute.summary, "write_summary", write_summary)
+    result = invoke("run", write_config(tmp_path, TINY), "--out", tmp_path / "runs", "-q")
+    assert result.exit_code == 1, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error: cannot write ") and "history.csv: No space left" in line
 
 
 def test_pima_from_the_cache(shared_cache, tmp_path):

@@ -144,6 +144,7 @@ def execute(
     previous = signal.signal(signal.SIGINT, _request_stop)
     previous_hook = sys.unraisablehook
     sys.unraisablehook = _quiet_stops(previous_hook)
+    disk: OSError | None = None  # a file that could not be written: it stops the command
     try:
         if workers <= 1 or len(todo) <= 1:
             _in_process(todo, exp_dir, progress, finished)
@@ -151,12 +152,20 @@ def execute(
             _in_workers(todo, exp_dir, min(workers, len(todo)), progress, finished, device)
     except KeyboardInterrupt:
         outcome.interrupted = True
+    except OSError as e:
+        disk = e
     finally:
         signal.signal(signal.SIGINT, previous)
         sys.unraisablehook = previous_hook
         outcome.interrupted = outcome.interrupted or _stop["requested"]
         progress.stop()
-        summary.write_summary(exp_dir, specs, _with_records(specs, exp_dir, outcome.results))
+        try:
+            summary.write_summary(exp_dir, specs, _with_records(specs, exp_dir, outcome.results))
+        except OSError:
+            if disk is None:
+                raise  # else the full disk fails this too: the first file is the one to name
+    if disk is not None:
+        raise disk
     if len(specs) > 1:
         outcome.plot_error = plot_experiment(exp_dir)
     outcome.report, outcome.report_error = write_report(exp_dir)
