@@ -295,7 +295,6 @@ def test_a_run_out_of_memory_is_recorded_and_the_sweep_goes_on(tmp_path, monkeyp
 
 
 def test_a_full_disk_is_a_clear_error_and_no_record_is_torn(tmp_path, monkeypatch):
-
     real = store.atomic_write_text
 
     def full(target, text):  # the disk fills up when the first run's result is written
