@@ -446,8 +446,8 @@ def _reap(
             continue  # it took its stop sign and left
         settled += 1
         result = store.record_end(exp_dir / run_id, run_id, store.FAILED,
-                              f"the worker process died (exit code {p.exitcode}) during the run; "
-                              "out of memory is the usual cause")  # fmt: skip
+                                  f"the worker process died (exit code {p.exitcode}) during the "
+                                  "run; out of memory is the usual cause")  # fmt: skip
         finished(run_id, result)
         spawn(setup)
     return settled
