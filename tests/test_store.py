@@ -99,3 +99,23 @@ def test_a_new_attempt_starts_without_the_files_of_the_last_one(tmp_path):
     store.begin_run(run_dir, {"name": "x"}, {"status": "running"})
     left = sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*") if p.is_file())
     assert left == ["config.yaml", "result.json"]
+
+
+def test_a_file_written_by_name_is_fsynced_before_the_rename(tmp_path, monkeypatch):
+    """Plots are written by name (``savefig(tmp)``), not through a file nnlab holds: the
+    temporary file must still reach the disk before it takes the target's name."""
+    import os
+
+    synced: list[bytes] = []
+    real = os.fsync
+
+    def fsync(fd):
+        synced.append(os.pread(fd, 100, 0))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    target = tmp_path / "plot.png"
+    with store.atomic_path(target) as tmp:
+        tmp.write_bytes(b"\x89PNG not really")
+        assert not target.exists()
+    assert synced == [b"\x89PNG not really"] and target.read_bytes() == b"\x89PNG not really"
