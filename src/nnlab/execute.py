@@ -322,9 +322,8 @@ def _worker_main(setup: WorkerSetup, tasks: Any, events: Any, exp_dir: Path) -> 
                 plot_run(run_dir, result)
             except KeyboardInterrupt:  # train.run recorded the run as interrupted
                 if _parent_gone.is_set():  # say why; nobody is listening for an event
-                    unfinished = (store.RUNNING, store.INTERRUPTED)  # not a run being plotted
-                    with contextlib.suppress(OSError):
-                        if store.run_status(run_dir) in unfinished:
+                    with contextlib.suppress(OSError):  # not a completed run being plotted
+                        if store.run_status(run_dir) in store.STOPPED:
                             store.record_end(run_dir, spec.run_id, store.INTERRUPTED, PARENT_GONE)
                     return
                 events.put(("done", pid, spec.run_id, store.read_json(run_dir / "result.json")))
@@ -471,7 +470,7 @@ def _stop_workers(
                 os.kill(pid, signal.SIGTERM)
 
     def settle(run_id: str, result: dict[str, Any] | None) -> None:
-        if result is None or result.get("status") in (store.RUNNING, store.INTERRUPTED):
+        if result is None or result.get("status") in store.STOPPED:
             try:  # say why (a worker's own record says Ctrl-C, whatever stopped it)
                 result = store.record_end(exp_dir / run_id, run_id, store.INTERRUPTED, why)
             except OSError:  # the disk: its record stays `running`; the summary says why

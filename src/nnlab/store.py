@@ -42,6 +42,7 @@ COMPLETED, DIVERGED, FAILED, INTERRUPTED, RUNNING = (
     "completed", "diverged", "failed", "interrupted", "running",
 )  # fmt: skip
 FINISHED = (COMPLETED, DIVERGED)
+STOPPED = (RUNNING, INTERRUPTED)  # a record whose run did not end on its own
 
 
 def _umask() -> int:
