@@ -189,7 +189,7 @@ def main() -> int:
     from nnlab import backend
 
     backend.activate(args.backend, "cpu")
-    from nnlab import execute, train
+    from nnlab import hooks, train
     from nnlab.config import validate
     from nnlab.sweep import expand
 
@@ -220,7 +220,7 @@ def main() -> int:
             else:
                 result = train.run(spec, run_dir)
                 if args.plots:
-                    execute.plot_run(run_dir, result)
+                    hooks.plot_run(run_dir, result)
             elapsed = time.perf_counter() - t
             statuses[result["status"]] = statuses.get(result["status"], 0) + 1
             if i in marks:

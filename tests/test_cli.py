@@ -389,9 +389,9 @@ def test_a_disk_that_fills_mid_run_stops_the_command_and_does_not_fail_the_run(
 def test_a_full_disk_is_named_by_the_first_file_it_failed(tmp_path, monkeypatch):
     """Once the disk is full, the summary rewritten as the command stops fails too; the error
     still names the file that failed first, where the space ran out."""
-    from nnlab import execute
+    from nnlab import summary
 
-    real = execute.summary.write_summary
+    real = summary.write_summary
 
     def write_summary(exp_dir, *args):
         if FillsUp.full:
@@ -399,7 +399,7 @@ def test_a_full_disk_is_named_by_the_first_file_it_failed(tmp_path, monkeypatch)
         return real(exp_dir, *args)
 
     fill_the_disk_in_history(monkeypatch)
-    monkeypatch.setattr(execute.summary, "write_summary", write_summary)
+    monkeypatch.setattr(summary, "write_summary", write_summary)
     result = invoke("run", write_config(tmp_path, TINY), "--out", tmp_path / "runs", "-q")
     assert result.exit_code == 1, result.output
     (line,) = result.output.strip().splitlines()

@@ -465,7 +465,7 @@ def test_a_stop_request_in_a_finalizer_is_not_reported(tmp_path, monkeypatch):
     """SIGINT/SIGTERM can land while Python runs a finalizer, which cannot raise; the flag
     re-raises it later, so Python's "Exception ignored in" report would only alarm. While
     runs train, such reports are dropped and every other one goes to the hook there was."""
-    from nnlab import execute
+    from nnlab import execute, launchers, stopping
 
     class Finalizer:
         def __init__(self, exc: BaseException) -> None:
@@ -478,15 +478,16 @@ def test_a_stop_request_in_a_finalizer_is_not_reported(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "unraisablehook", lambda u: reported.append(u.exc_value))
     outer = sys.unraisablehook
 
-    def training(todo, exp_dir, progress, finished):  # stands in for the runs
-        Finalizer(ValueError("a real problem"))  # dropped at once: its __del__ raises
-        Finalizer(KeyboardInterrupt())  # not a stop request of ours
-        execute._stop["requested"] = True
-        Finalizer(KeyboardInterrupt())  # ours: not reported
-        execute._stop["requested"] = False
+    class Training(launchers.Launcher):  # stands in for the runs
+        def launch(self, units, exp_dir, on_event):
+            Finalizer(ValueError("a real problem"))  # dropped at once: its __del__ raises
+            Finalizer(KeyboardInterrupt())  # not a stop request of ours
+            stopping.state.requested = True
+            Finalizer(KeyboardInterrupt())  # ours: not reported
+            stopping.state.requested = False
+            return {}
 
-    monkeypatch.setattr(execute, "_in_process", training)
-    execute.execute([], tmp_path)
+    execute.execute([], tmp_path, Training())
     assert [type(e) for e in reported] == [ValueError, KeyboardInterrupt]
     assert sys.unraisablehook is outer  # put back
 
@@ -497,7 +498,8 @@ def test_a_worker_whose_command_dies_while_it_plots_keeps_the_run_completed(tmp_
     and so train it again next time. The worker loop runs here, in this process."""
     import queue
 
-    from nnlab import backend, execute
+    from nnlab import backend
+    from nnlab.launchers import _pool
 
     from helpers import spec as make_spec
 
@@ -509,25 +511,24 @@ def test_a_worker_whose_command_dies_while_it_plots_keeps_the_run_completed(tmp_
             self.append(("cancelled",))
 
     def plot_run(run_dir, result):  # the command dies while the plots are drawn
-        execute._parent_gone.set()
+        _pool.parent_gone.set()
         raise KeyboardInterrupt
 
     run = make_spec()
     tasks, events = queue.Queue(), Events()
-    tasks.put(run)
+    tasks.put(_pool.Unit((run,)))
     tasks.put(None)
-    monkeypatch.setattr(execute, "plot_run", plot_run)
-    monkeypatch.setattr(execute, "_watch_parent", lambda: None)
+    monkeypatch.setattr(_pool, "watch_parent", lambda: None)
     monkeypatch.setattr(backend, "limit_threads", lambda *a: None)
     monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)  # put back afterwards
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        execute._worker_main(execute.WorkerSetup("tensorflow", "cpu", 1, None), tasks, events,
-                             tmp_path)  # fmt: skip
+        _pool.worker_main(_pool.WorkerSetup("tensorflow", "cpu", 1, None), tasks, events,
+                          tmp_path, plot_run)  # fmt: skip
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)
-        execute._parent_gone.clear()
+        _pool.parent_gone.clear()
     record = store.read_json(tmp_path / run.run_id / "result.json")
     assert record["status"] == "completed" and "error" not in record
     assert [e[0] for e in events] == ["start", "epoch", "epoch", "epoch", "cancelled"]
@@ -538,7 +539,7 @@ def test_a_worker_starts_with_ctrl_c_ignored():
     start with SIGINT ignored, not die with a traceback before they can ignore it."""
     import multiprocessing as mp
 
-    from nnlab import execute
+    from nnlab.launchers import _pool
 
     from helpers import interrupt_self
 
@@ -546,7 +547,7 @@ def test_a_worker_starts_with_ctrl_c_ignored():
     plain, held = ctx.Process(target=interrupt_self), ctx.Process(target=interrupt_self)
     plain.start()
     before = signal.getsignal(signal.SIGINT)
-    with execute.child_ignores_sigint():
+    with _pool.child_ignores_sigint():
         held.start()
     assert signal.getsignal(signal.SIGINT) is before  # this process handles Ctrl-C again
     plain.join(120)
@@ -579,7 +580,7 @@ def test_ctrl_c_while_the_workers_start_is_quiet(tmp_path):
     for pid in workers:  # what the terminal's Ctrl-C does to them, while they still start
         os.kill(pid, signal.SIGINT)
     # and to the main process, once past the milliseconds in which it ignores SIGINT itself
-    # to start a worker (a Ctrl-C then is lost: see execute.child_ignores_sigint)
+    # to start a worker (a Ctrl-C then is lost: see launchers._pool.child_ignores_sigint)
     while time.time() < deadline and len(worker_pids(proc.pid)) < 2:
         time.sleep(0.005)
     time.sleep(0.2)

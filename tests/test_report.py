@@ -15,7 +15,7 @@ import yaml
 from scipy import stats
 from typer.testing import CliRunner
 
-from nnlab import compare, execute, report, store
+from nnlab import compare, hooks, report, store
 from nnlab.cli import app
 
 from helpers import TINY
@@ -425,13 +425,13 @@ def test_a_completed_run_whose_loss_went_up_is_listed_with_the_failures(experime
 
 
 def test_report_problems_are_never_fatal_at_the_end_of_a_run(tmp_path, monkeypatch):
-    assert execute.write_report(tmp_path / "nothing")[1].startswith("NnlabError: ")
+    assert hooks.write_report(tmp_path / "nothing")[1].startswith("NnlabError: ")
 
     def boom(directory):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(report, "write_report", boom)
-    assert execute.write_report(tmp_path) == (None, "RuntimeError: disk full")
+    assert hooks.write_report(tmp_path) == (None, "RuntimeError: disk full")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -178,23 +178,14 @@ def _experiment(
     if dry_run:
         _print_dry_run(specs, exp_dir, force)
         raise typer.Exit(EXIT_OK)
-    from nnlab import display, execute
-    from nnlab.lock import experiment_lock
+    from nnlab import display, execute, hooks, launchers
 
-    exp_dir.mkdir(parents=True, exist_ok=True)
+    launcher = launchers.PoolLauncher(workers, device_info, run_end=hooks.plot_run)
     try:
-        with experiment_lock(exp_dir):
-            store.write_yaml(exp_dir / store.EXPERIMENT_FILE, doc)
-            stale = store.mark_stale_runs(exp_dir)  # we hold the lock: left by the dead
-            if stale and not quiet:
-                err.print(f"{len(stale)} run(s) left `running` by a command that did not "
-                          "finish were marked interrupted; they are trained again when the "
-                          "config still has them", markup=False)  # fmt: skip
-            progress = display.make_progress(err, quiet)
-            outcome = execute.execute(
-                specs, exp_dir, force=force, workers=workers, progress=progress,
-                device=device_info,
-            )  # fmt: skip
+        outcome = execute.execute(
+            specs, exp_dir, launcher, force=force, on_event=display.make_display(err, quiet),
+            experiment_end=hooks.finish_experiment, record=doc,
+        )  # fmt: skip
     except LockError as e:  # another command holds the experiment: nothing was touched
         raise _fail(e, debug) from None
     except OSError as e:  # the disk is full or the folder went away: say so, keep the rest

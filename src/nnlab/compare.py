@@ -23,12 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nnlab import store
+from nnlab import results, store
 from nnlab.names import is_maximized
-from nnlab.plots import _group_label, _short_names, _text, sweep_axes, target_column
+from nnlab.results import STD_DDOF, target_column
 
 ALPHA = 0.05
-STD_DDOF = 1  # sample standard deviation: the spread we expect from another seed
 TEST_NAME = "Welch's t-test"
 MIN_SEEDS = 2  # the t-test needs at least two runs per group for a variance
 SUGGESTED_REPEATS = 3
@@ -122,58 +121,40 @@ def _format_p(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3g}"
 
 
-def _status(value: Any) -> str:
-    return _text(value) or store.RUNNING
-
-
 def group_runs(summary: pd.DataFrame, column: str | None) -> list[GroupStats]:
-    """The runs of ``summary`` grouped by their swept values, in order of first appearance.
+    """The runs of ``summary`` grouped by their swept values (:func:`nnlab.results.groups`),
+    in order of first appearance.
 
     Only runs with status ``completed`` and a finite value of ``column`` are counted; the rest
     are tallied in ``left_out`` by status (a completed run without a value as ``no value``).
     """
-    axes = sweep_axes(summary)
-    short = _short_names(axes)
-    scores = (
-        pd.to_numeric(summary[column], errors="coerce").to_numpy(dtype=float)
-        if column is not None and column in summary.columns
-        else np.full(len(summary), np.nan)
-    )
-    seeds = (
-        pd.to_numeric(summary["seed"], errors="coerce").to_numpy(dtype=float)
-        if "seed" in summary.columns
-        else np.full(len(summary), np.nan)
-    )
-    n = len(summary)
-    statuses = [_status(v) for v in summary["status"]] if "status" in summary else [
-        store.COMPLETED] * n  # fmt: skip
-    run_ids = [_text(v) for v in summary["run_id"]] if "run_id" in summary else [""] * n
-    rows: dict[tuple[str, ...], list[int]] = {}
-    for i in range(len(summary)):
-        rows.setdefault(tuple(_text(summary[a].iat[i]) for a in axes), []).append(i)
-    groups = []
-    for key, idx in rows.items():
-        values = dict(zip(axes, key, strict=True))
+    scores = results.numbers(summary, column) if column is not None else np.full(
+        len(summary), np.nan)  # fmt: skip
+    seeds = results.numbers(summary, results.SEED)
+    statuses = results.statuses(summary)
+    run_ids = ([results.text(v) for v in summary[results.RUN_ID]]
+               if results.RUN_ID in summary else [""] * len(summary))  # fmt: skip
+    out = []
+    for group in results.groups(summary):
         counted, left_out = [], Counter()
-        for i in idx:
-            status = statuses[i]
-            if status != store.COMPLETED:
-                left_out[status] += 1
+        for i in group.rows:
+            if statuses[i] != store.COMPLETED:
+                left_out[statuses[i]] += 1
             elif not math.isfinite(scores[i]):
                 left_out["no value"] += 1
             else:
                 counted.append(i)
-        groups.append(
+        out.append(
             GroupStats(
-                label=_group_label(values, short),
-                values=values,
-                run_ids=[run_ids[i] for i in idx],
+                label=group.label,
+                values=group.values,
+                run_ids=[run_ids[i] for i in group.rows],
                 scores=tuple(float(scores[i]) for i in counted),
                 seeds=tuple(int(seeds[i]) for i in counted if math.isfinite(seeds[i])),
                 left_out=dict(left_out),
             )
         )
-    return groups
+    return out
 
 
 def rank_groups(groups: Iterable[GroupStats], maximize: bool) -> list[GroupStats]:
@@ -245,7 +226,7 @@ def seed_verdict(
     summary: pd.DataFrame, column: str | None = None, alpha: float = ALPHA
 ) -> SeedVerdict:
     """Rank the sweep points of ``summary`` (``summary.csv`` as read by
-    :func:`nnlab.plots.read_summary`) by the mean of ``column`` (default: the target column)
+    :func:`nnlab.results.read_summary`) by the mean of ``column`` (default: the target column)
     and test the best against the runner-up. Called by the report; returns the verdict with a
     one-sentence summary in plain words."""
     if not 0 < alpha < 1:

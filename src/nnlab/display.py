@@ -1,5 +1,6 @@
 """What the CLI shows while runs train: a live bar on a terminal, one line per finished run
-otherwise, nothing with ``--quiet``. Used only by ``cli``."""
+otherwise, nothing with ``--quiet``. A display is an event listener (``nnlab.events``): the
+CLI passes it to ``execute`` as ``on_event``. Used only by ``cli``."""
 
 from __future__ import annotations
 
@@ -17,8 +18,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from nnlab import execute, names
-from nnlab.sweep import RunSpec
+from nnlab import events, names
 
 
 def headline(result: dict[str, Any]) -> str:
@@ -46,7 +46,7 @@ def _num(v: Any) -> str:
     return f"{v:.4g}"
 
 
-class LineProgress(execute.Progress):
+class LineProgress:
     """One line per finished run, for logs and pipes."""
 
     def __init__(self, console: Console) -> None:
@@ -54,21 +54,46 @@ class LineProgress(execute.Progress):
         self.total = self.todo = self.done = 0
         self.t0 = time.perf_counter()
 
+    def __call__(self, event: events.Event) -> None:
+        if isinstance(event, events.StaleRunsRepaired):
+            self.stale(event.run_ids)
+        elif isinstance(event, events.SweepStarted):
+            self.start(event.total, event.todo)
+        elif isinstance(event, events.RunStarted):
+            self.run_started(event.run_id, event.epochs)
+        elif isinstance(event, events.EpochEnded):
+            self.epoch(event.run_id, event.epoch, event.logs)
+        elif isinstance(event, events.RunFinished):
+            self.run_finished(event.run_id, event.result)
+        elif isinstance(event, events.SweepStopped):
+            self.stop()
+
+    def stale(self, run_ids: tuple[str, ...]) -> None:
+        self.console.print(f"{len(run_ids)} run(s) left `running` by a command that did not "
+                           "finish were marked interrupted; they are trained again when the "
+                           "config still has them", markup=False)  # fmt: skip
+
     def start(self, total: int, todo: int) -> None:
         self.total, self.todo = total, todo
         if todo < total:
             self.console.print(f"{total - todo} of {total} runs already finished; skipping them")
 
-    def run_finished(self, spec: RunSpec, result: dict[str, Any]) -> None:
+    def run_started(self, run_id: str, epochs: int) -> None: ...
+
+    def epoch(self, run_id: str, epoch: int, logs: dict[str, Any]) -> None: ...
+
+    def run_finished(self, run_id: str, result: dict[str, Any]) -> None:
         self.done += 1
         status = result.get("status", "?")
         extra = headline(result) if status != "failed" else result.get("error", "")
         self.console.print(
-            f"[{self.done}/{self.todo}] {spec.run_id} {status} "
+            f"[{self.done}/{self.todo}] {run_id} {status} "
             f"{result.get('epochs_run', 0)} epochs {result.get('wall_s', 0):.1f}s {extra}".rstrip(),
             highlight=False,
             markup=False,
         )
+
+    def stop(self) -> None: ...
 
 
 class BarProgress(LineProgress):
@@ -94,26 +119,24 @@ class BarProgress(LineProgress):
         self.bar.start()
         self.runs_task = self.bar.add_task("runs", total=todo, info="")
 
-    def run_started(self, spec: RunSpec, index: int) -> None:
-        self.epoch_tasks[spec.run_id] = self.bar.add_task(
-            f"  {spec.run_id}", total=spec.config.train.epochs, info=""
-        )
+    def run_started(self, run_id: str, epochs: int) -> None:
+        self.epoch_tasks[run_id] = self.bar.add_task(f"  {run_id}", total=epochs, info="")
 
-    def epoch(self, spec: RunSpec, epoch: int, logs: dict[str, Any]) -> None:
+    def epoch(self, run_id: str, epoch: int, logs: dict[str, Any]) -> None:
         info = "  ".join(
             f"{k} {_num(float(v))}" for k, v in logs.items() if k in ("loss", "val_loss")
             or (k.startswith("val_") and names.is_maximized(k))
         )  # fmt: skip
-        task = self.epoch_tasks.get(spec.run_id)
+        task = self.epoch_tasks.get(run_id)
         if task is not None:
             self.bar.update(task, completed=epoch, info=info)
 
-    def run_finished(self, spec: RunSpec, result: dict[str, Any]) -> None:
-        task = self.epoch_tasks.pop(spec.run_id, None)
+    def run_finished(self, run_id: str, result: dict[str, Any]) -> None:
+        task = self.epoch_tasks.pop(run_id, None)
         if task is not None:
             self.bar.remove_task(task)
         self.bar.update(self.runs_task, advance=1)
-        super().run_finished(spec, result)
+        super().run_finished(run_id, result)
 
     def stop(self) -> None:
         for task in self.epoch_tasks.values():
@@ -122,7 +145,8 @@ class BarProgress(LineProgress):
         self.bar.stop()
 
 
-def make_progress(console: Console, quiet: bool) -> execute.Progress:
+def make_display(console: Console, quiet: bool) -> events.OnEvent:
+    """The event listener ``run`` and ``sweep`` give ``execute``."""
     if quiet:
-        return execute.Progress()
+        return events.ignore
     return BarProgress(console) if console.is_terminal else LineProgress(console)

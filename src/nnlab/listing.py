@@ -1,5 +1,6 @@
 """What ``nnlab ls`` shows, read from summary.csv, the records (result.json) of runs it does
-not list, and the experiment's lock file; it writes nothing."""
+not list, and the experiment's lock file; it writes nothing. Part of the reading wing: runs are
+read through ``results``."""
 
 from __future__ import annotations
 
@@ -7,14 +8,14 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from nnlab import lock, names, store
+from nnlab import lock, names, results, store
 from nnlab.errors import NnlabError
 from nnlab.names import is_maximized
 
 STALE = "stale"  # what `ls` shows for a run left `running` by a command that is gone
 
 
-def read_summary(exp_dir: Path) -> list[dict[str, str]]:
+def run_rows(exp_dir: Path) -> list[dict[str, str]]:
     """summary.csv's rows (for an experiment without one, a row per run folder), then the
     runs it does not list whose record says ``running``: in progress now, or, when no live
     command holds the experiment, left by one that stopped before recording an end (shown
@@ -33,22 +34,15 @@ def read_summary(exp_dir: Path) -> list[dict[str, str]]:
     if any(res.get("status") == store.RUNNING for res in records.values()):
         in_progress = store.RUNNING if lock.held(exp_dir) else STALE
     for run_id, res in records.items():
-        status = res.get("status", "?")
-        row = {
-            "run_id": run_id,
-            "status": in_progress if status == store.RUNNING else status,
-            "epochs_run": res.get("epochs_run", ""),
-            "wall_s": res.get("wall_s", ""),
-            "diagnosis": (res.get("diagnosis") or {}).get("label", ""),
-        }
-        row.update({f"best_{k}": v for k, v in (res.get("best") or {}).items()})
-        rows.append({k: "" if v is None else str(v) for k, v in row.items()})  # fmt: skip
+        row = results.record_row(run_id, res)
+        if "status" not in res:
+            row["status"] = "?"  # a record without a status: not ours to guess
+        elif row["status"] == store.RUNNING:
+            row["status"] = in_progress
+        shown = {k: row[k] for k in ("run_id", "status", "epochs_run", "wall_s", "diagnosis")}
+        shown.update({k: v for k, v in row.items() if k.startswith("best_") and k != "best_epoch"})
+        rows.append({k: "" if v is None else str(v) for k, v in shown.items()})
     return rows
-
-
-def target_column(rows: list[dict[str, str]]) -> str | None:
-    """The validation metric to rank by, the same one the comparison plots use."""
-    return names.target_column(list(rows[0]) if rows else [])
 
 
 def _fmt(value: Any) -> str:
@@ -69,8 +63,8 @@ def table(directory: Path) -> tuple[str, list[str], list[list[str]]]:
         raise NnlabError(f"{directory}: no experiments here (run `nnlab run CONFIG` first)")
     rows = []
     for exp in experiments:
-        runs = read_summary(exp)
-        target = target_column(runs)
+        runs = run_rows(exp)
+        target = names.target_column(list(runs[0]) if runs else [])
         done = sum(r.get("status") in store.FINISHED for r in runs)
         failed = sum(r.get("status") == store.FAILED for r in runs)
         values = [float(r[target]) for r in runs if target and r.get(target)]
@@ -83,8 +77,8 @@ def table(directory: Path) -> tuple[str, list[str], list[list[str]]]:
 
 
 def _runs(exp_dir: Path) -> tuple[str, list[str], list[list[str]]]:
-    runs = read_summary(exp_dir)
-    target = target_column(runs)
+    runs = run_rows(exp_dir)
+    target = names.target_column(list(runs[0]) if runs else [])
     cols = ["run", "status", "epochs", target.removeprefix("best_") if target else "best",
             "wall s", "diagnosis"]  # fmt: skip
     rows = [[r.get("run_id", ""), r.get("status", ""), r.get("epochs_run", ""),

@@ -218,7 +218,7 @@ def mark_stale_runs(exp_dir: str | Path) -> list[str]:
     return their ids. Call it only while holding the experiment's lock: then no command is
     training those runs, and each such record is what a command that died left behind (the
     workers of a command killed alone stop within about an epoch of it, and may still be
-    writing their last record at that moment: see ``execute._watch_parent``)."""
+    writing their last record at that moment: see ``launchers._pool.watch_parent``)."""
     stale = [d for d in run_dirs(exp_dir) if run_status(d) == RUNNING]
     for d in stale:
         record_end(d, d.name, INTERRUPTED, STALE_ERROR)

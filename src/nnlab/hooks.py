@@ -1,0 +1,57 @@
+"""What the CLI (and later the Python API) runs when a run or an experiment ends: draw the
+plots and write the report. These are the hooks ``execute`` and the launchers take, so that
+the training wing imports nothing of the reading wing; this module joins the two, like cli.
+
+Drawing never fails a run: the results are safe on disk and ``nnlab plot`` / ``nnlab report``
+can retry, so a problem is noted (in the run's result, or the outcome) and training goes on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nnlab import store
+from nnlab.execute import Outcome
+from nnlab.sweep import RunSpec
+
+
+def plot_run(run_dir: Path, result: dict[str, Any]) -> None:
+    """The run-end hook: draw the run's plots; a plotting problem is noted in its result."""
+    from nnlab import plots
+
+    try:
+        plots.plot_run(run_dir)
+    except Exception as e:  # the run's data is safe on disk; `nnlab plot` can retry
+        result["plot_error"] = f"{type(e).__name__}: {e}"
+        store.write_json(run_dir / store.RESULT_FILE, result)
+
+
+def plot_experiment(exp_dir: Path) -> str | None:
+    """Draw the comparison plots; returns the problem, if any."""
+    from nnlab import plots
+
+    try:
+        plots.plot_experiment(exp_dir)
+    except Exception as e:
+        return f"{type(e).__name__}: {e}"
+    return None
+
+
+def write_report(exp_dir: Path) -> tuple[Path | None, str | None]:
+    """Write report.md and report.html; returns the HTML path, or the problem."""
+    from nnlab import report
+
+    try:
+        _, html = report.write_report(exp_dir)
+    except Exception as e:
+        return None, f"{type(e).__name__}: {e}"
+    return html, None
+
+
+def finish_experiment(exp_dir: Path, specs: list[RunSpec], outcome: Outcome) -> None:
+    """The experiment-end hook: comparison plots (for more than one run), then the report;
+    their problems go into ``outcome`` for the CLI to print as warnings."""
+    if len(specs) > 1:
+        outcome.plot_error = plot_experiment(exp_dir)
+    outcome.report, outcome.report_error = write_report(exp_dir)
