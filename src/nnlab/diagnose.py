@@ -1,61 +1,24 @@
 """What a run's learning curves say, in one label and one sentence.
 
-The rules read history.csv (epoch 0 is the untrained model) and are checked in this order; the
-first that matches gives the label. The thresholds are the constants below; docs/diagnosis.md
-lists them with real runs that show each label.
-
-1. ``diverged``: the run was stopped for a non-finite loss, or the training loss stayed above
-   ``DIVERGED_RATIO`` times its value before training through the last quarter of the
-   epochs, or it never came below ``NEVER_FELL`` times that value (it jumped up in the
-   first epoch and stayed there).
-2. ``too short``: fewer than ``MIN_EPOCHS`` trained epochs; nothing else can be told.
-3. ``unstable``: the training loss jumped up from one epoch to the next by more than
-   ``SPIKE`` of its value (and ``SPIKE_MIN`` of the untrained loss, so that the wobble of a
-   loss near zero does not count); or it climbed back from its minimum, losing more than
-   ``CLIMBED_BACK`` of what it had gained since epoch 0 (mean of the last 3 epochs); or in
-   the second half of training the validation metric (``val_accuracy`` or
-   the first validation metric, else ``val_loss``) changes direction in at least
-   ``OSCILLATION_FLIPS`` of the epochs with a median step of at least ``ACCURACY_STEP``
-   (metrics in [0, 1]) or ``LOSS_STEP`` of its level (losses), and the training loss jitters
-   too (median step at least ``TRAIN_JITTER`` of its level): the learning rate is too high.
-4. ``unrepresentative validation``: the validation curve tells about the validation set rather
-   than the model: it oscillates as in rule 3 while the training loss is smooth, or, without
-   dropout, noise or batch norm (which make the training loss the higher one), the mean
-   validation loss over the second half is below ``EASY_VALIDATION`` times the mean
-   training loss there.
-5. ``overfit``: the validation loss (smoothed over ``SMOOTH`` of the epochs: an odd window
-   of at least ``MIN_SMOOTH`` and at most 9) reached its minimum at least
-   ``OVERFIT_PATIENCE`` epochs (and 10 % of the run) before the end, and the mean of that
-   last stretch is above the minimum by at least ``OVERFIT_RISE`` of it (and
-   ``OVERFIT_MIN_RISE`` absolute) while the training loss (3-epoch means) went on falling.
-   The epoch of the minimum and the final gap (validation minus training loss) are
-   recorded.
-6. ``underfit``: the training loss fell by less than ``FLAT_DROP`` of its starting value
-   (flat: the model cannot fit the data); or it never got below ``NO_SKILL_LOSS`` times the
-   no-skill loss (the loss of the best constant prediction: the entropy of the class
-   frequencies for cross-entropy, the variance of the target for squared error; the lower of
-   the training and validation losses counts); or a
-   classifier's best validation accuracy is within ``NO_SKILL_MARGIN`` of the majority-class
-   baseline; or both losses were still falling at the end: over the last ``TAIL`` of the
-   epochs (3-epoch means at each edge) the training loss fell by more than
-   ``STILL_FALLING`` of its final value (or by more than ``STILL_FALLING_SLOPE_MIN`` of it
-   and at least ``STEADY`` times as much as in the window before: a straight line down, not
-   slowing) and the validation loss by more than ``STILL_FALLING_VAL`` of its own (train
-   longer).
-7. ``good fit``: none of the above: both losses fell and flattened out together.
+The rules read history.csv (epoch 0 is the untrained model). ``RULES`` lists them in the order
+they are checked: small functions, each named for what it detects, that take the ``Facts`` of
+a run and give its label or None. The first label given is the diagnosis (``fallback_good_fit``
+when none is). The thresholds are the constants below; each rule's docstring says how it uses
+them, and docs/diagnosis.md lists the rules with real runs that show each label.
 
 When early stopping restored the best weights, the curves are read up to the epoch whose
-weights were kept, and a loss still falling there is not a reason to train longer. With
-dropout, noise or batch norm (``regularized``) the untrained loss of epoch 0 is not compared
-with the training loss of epoch 1 (one is measured with them off, the other on).
-Pure Python and numpy: ``nnlab report`` uses it on finished runs too.
+weights were kept. With dropout, noise or batch norm (``regularized``) the untrained loss of
+epoch 0 is not compared with the training loss of epoch 1 (one is measured with them off, the
+other on). Pure Python and numpy: ``nnlab report`` uses it on finished runs too.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -161,6 +124,322 @@ def _label(label: str, reason: str, **numbers: Any) -> dict[str, Any]:
     return {"label": label, "reason": reason, **numbers}
 
 
+@dataclass(frozen=True)
+class Facts:
+    """A run's history (epoch 0 first), what it recorded beside it (``diagnose``'s arguments)
+    and the curve facts the rules share, each computed once, when a rule first asks for it (the
+    rules before it make sure it can be). From ``read_rows`` on, read up to the epoch kept."""
+
+    rows: Sequence[dict[str, float]]
+    diverged_epoch: int | None = None
+    baseline_accuracy: float | None = None
+    baseline_loss: float | None = None
+    regularized: bool = False
+    kept_epoch: int | None = None
+    stopped_early: bool = False
+
+    all_loss = cached_property(lambda f: _col(f.rows, "loss"))  # of every recorded epoch
+
+    @cached_property
+    def read_rows(self) -> Sequence[dict[str, float]]:  # up to the epoch early stopping kept
+        if self.kept_epoch is None:
+            return self.rows
+        return [r for r in self.rows if r["epoch"] <= self.kept_epoch]
+
+    loss = cached_property(lambda f: f.all_loss[: len(f.read_rows)])  # the epochs read
+    trained = cached_property(lambda f: len(f.read_rows) - 1)
+    # the fall of the training loss is measured from epoch 1 with dropout, noise or batch norm
+    # (on in training; epoch 0 is an evaluation, with them off)
+    first = cached_property(lambda f: 1 if f.regularized else 0)
+    start = cached_property(lambda f: float(f.loss[f.first]))
+    lowest = cached_property(lambda f: float(np.min(f.loss[f.first :])))
+    val_loss = cached_property(lambda f: _col(f.read_rows, "val_loss"))
+    has_val = cached_property(lambda f: bool(np.isfinite(f.val_loss[1:]).any()))
+    half = cached_property(lambda f: slice(len(f.read_rows) // 2, None))  # of the epochs read
+    # the final validation loss minus the final training loss
+    gap = cached_property(lambda f: float(f.val_loss[-1] - f.loss[-1]) if f.has_val else math.nan)
+    # the training loss's median step in the second half, relative to its level
+    train_jitters = cached_property(lambda f: _relative_step(f.loss[f.half]) >= TRAIN_JITTER)
+
+    @cached_property
+    def kept_text(self) -> str:
+        if self.kept_epoch is None:
+            return ""
+        return (f"early stopping kept the weights of epoch {self.kept_epoch} of "
+                f"{len(self.rows) - 1}, where the validation loss was lowest")  # fmt: skip
+
+    @cached_property
+    def oscillation(self) -> tuple[str, float, float] | None:
+        """(metric, flips, step) when in the second half the validation metric (``val_accuracy``
+        or the first validation metric, else ``val_loss``) changes direction in at least
+        ``OSCILLATION_FLIPS`` of the epochs with a median step of at least ``ACCURACY_STEP``
+        (metrics in [0, 1]) or ``LOSS_STEP`` of its level (losses); else None."""
+        metric = _validation_metric(self.read_rows)
+        if metric is None:
+            return None
+        values = _col(self.read_rows, metric)[self.half]
+        flips, steps = _oscillation(values)
+        if names.is_maximized(metric) and np.nanmax(np.abs(values)) <= 1:
+            size, threshold = float(np.median(steps)) if len(steps) else 0.0, ACCURACY_STEP
+        else:
+            size, threshold = _relative_step(values), LOSS_STEP
+        return (metric, flips, size) if flips >= OSCILLATION_FLIPS and size >= threshold else None
+
+    @cached_property
+    def tail(self) -> tuple[int, float, float, float, float]:
+        """The last ``TAIL`` of the epochs (at least 3); the training and validation losses
+        before it and at the end (3-epoch means: one noisy epoch does not make a fall)."""
+        window = max(3, math.ceil(TAIL * self.trained))
+        before, after = _level(self.loss, -window - 1), _level(self.loss, -1)
+        return window, before, after, _level(self.val_loss, -window - 1), _level(self.val_loss, -1)
+
+
+Label = dict[str, Any]
+Rule = Callable[[Facts], Label | None]
+
+
+def rule_stopped_non_finite(f: Facts) -> Label | None:
+    """diverged: the run was stopped for a non-finite training loss (``diverged_epoch``)."""
+    if f.diverged_epoch is None:
+        return None
+    return _label("diverged", f"the training loss became non-finite in epoch {f.diverged_epoch}; "
+                  "lower the learning rate", epoch=f.diverged_epoch)  # fmt: skip
+
+
+def rule_no_epochs(f: Facts) -> Label | None:
+    """too short: no epoch was recorded."""
+    return None if f.rows else _label("too short", "no epoch was recorded")
+
+
+def rule_non_finite_loss(f: Facts) -> Label | None:
+    """diverged: a training loss is not finite (the first such epoch is named)."""
+    if np.isfinite(f.all_loss).all():
+        return None
+    epoch = int(f.rows[int(np.argmin(np.isfinite(f.all_loss)))]["epoch"])
+    return _label("diverged", f"the training loss became non-finite in epoch {epoch}", epoch=epoch)
+
+
+def rule_ended_above_start(f: Facts) -> Label | None:
+    """diverged: the training loss stayed above ``DIVERGED_RATIO`` times its untrained value
+    through the last quarter of the epochs (at least 2)."""
+    loss = f.all_loss
+    if not (len(loss) > 2 and loss[-max(2, len(loss) // 4) :].min() > DIVERGED_RATIO * loss[0]):
+        return None
+    return _label("diverged", f"the training loss ended at {_fmt(loss[-1])}, above the "
+                  f"{_fmt(loss[0])} of the untrained model; lower the learning rate")  # fmt: skip
+
+
+def rule_never_fell(f: Facts) -> Label | None:
+    """diverged: the training loss never came below ``NEVER_FELL`` times its untrained value
+    (not ``regularized``: then the first epoch may be above an evaluation of epoch 0)."""
+    loss = f.all_loss
+    if not (len(loss) > 2 and not f.regularized and loss[1:].min() > NEVER_FELL * loss[0]):
+        return None
+    return _label("diverged", f"the training loss never fell below the {_fmt(loss[0])} of the "
+                  f"untrained model (it rose to {_fmt(loss[1])} in the first epoch); lower the "
+                  "learning rate")  # fmt: skip
+
+
+def rule_too_few_epochs(f: Facts) -> Label | None:
+    """too short: fewer than ``MIN_EPOCHS`` trained epochs; nothing else can be told."""
+    trained = len(f.rows) - 1
+    if trained >= MIN_EPOCHS:
+        return None
+    return _label("too short", f"only {trained} trained epochs; run at least {MIN_EPOCHS}")
+
+
+def rule_kept_too_few_epochs(f: Facts) -> Label | None:
+    """good fit: early stopping kept an epoch before ``MIN_EPOCHS``, too early to read a shape."""
+    if f.kept_epoch is None or f.trained >= MIN_EPOCHS:
+        return None
+    return _label("good fit", f.kept_text)
+
+
+def rule_loss_jumped(f: Facts) -> Label | None:
+    """unstable: the training loss jumped up from one epoch to the next by ``SPIKE`` of its value
+    and ``SPIKE_MIN`` of the untrained loss (not from epoch 0 when ``regularized``)."""
+    loss, rises = f.loss, np.diff(f.loss)
+    spikes = np.flatnonzero((rises > SPIKE * loss[:-1]) & (rises > SPIKE_MIN * loss[0]))
+    if f.regularized:
+        spikes = spikes[spikes > 0]
+    if not len(spikes):
+        return None
+    i = int(spikes[0])
+    epoch = int(f.read_rows[i + 1]["epoch"])
+    more = f" ({len(spikes)} such jumps)" if len(spikes) > 1 else ""
+    return _label("unstable", f"the training loss jumped from {_fmt(loss[i])} to "
+                  f"{_fmt(loss[i + 1])} in epoch {epoch}{more}: the learning rate is too high",
+                  epoch=epoch)  # fmt: skip
+
+
+def rule_loss_climbed_back(f: Facts) -> Label | None:
+    """unstable: the training loss (mean of the last 3 epochs) climbed back from its minimum,
+    losing more than ``CLIMBED_BACK`` of what it had gained."""
+    loss = f.loss
+    low_epoch = f.first + int(np.argmin(loss[f.first :]))
+    gained, end = f.start - loss[low_epoch], float(np.mean(loss[-3:]))
+    if not (gained > 0 and end - loss[low_epoch] > CLIMBED_BACK * gained):
+        return None
+    epoch, lost = int(f.read_rows[low_epoch]["epoch"]), (end - loss[low_epoch]) / gained
+    return _label("unstable", f"the training loss climbed back from {_fmt(loss[low_epoch])} at "
+                  f"epoch {epoch} to {_fmt(end)}, losing {lost:.0%} of what it had gained: the "
+                  "learning rate is too high", min_loss_epoch=epoch)  # fmt: skip
+
+
+def rule_both_oscillate(f: Facts) -> Label | None:
+    """unstable: the validation metric oscillates (``Facts.oscillation``) and the training loss
+    jitters (``TRAIN_JITTER``) too: the learning rate is too high."""
+    if f.oscillation is None or not f.train_jitters:
+        return None
+    metric, flips, size = f.oscillation
+    return _label("unstable", f"{metric} changes direction in {flips:.0%} of the last epochs with "
+                  f"steps of {_fmt(size)}, and the training loss jitters too: the learning rate "
+                  "is probably too high", flips=round(flips, 3), step=round(size, 4))  # fmt: skip
+
+
+def rule_validation_oscillates(f: Facts) -> Label | None:
+    """unrepresentative validation: the validation metric oscillates (``Facts.oscillation``)
+    while the training loss is smooth: the validation set is too small to measure the model."""
+    if f.oscillation is None or f.train_jitters:
+        return None
+    metric, flips, size = f.oscillation
+    return _label("unrepresentative validation", f"{metric} jumps around (direction changes in "
+                  f"{flips:.0%} of the last epochs, steps of {_fmt(size)}) while the training "
+                  "loss is smooth: the validation set is probably too small to measure the "
+                  "model", flips=round(flips, 3), step=round(size, 4))  # fmt: skip
+
+
+def rule_validation_easier(f: Facts) -> Label | None:
+    """unrepresentative validation: not ``regularized``, the mean validation loss over the
+    second half is below ``EASY_VALIDATION`` times the mean training loss there."""
+    if not (f.has_val and not f.regularized and np.isfinite(f.val_loss[f.half]).any()):
+        return None
+    ratio = float(np.nanmean(f.val_loss[f.half]) / np.nanmean(f.loss[f.half]))
+    if not ratio < EASY_VALIDATION:
+        return None
+    return _label("unrepresentative validation", f"the validation loss stays at {ratio:.0%} of "
+                  "the training loss: the validation set is easier than the training set (too "
+                  "small, or not drawn from the same data)", ratio=round(ratio, 3))  # fmt: skip
+
+
+def rule_overfit(f: Facts) -> Label | None:
+    """overfit: the ``_smooth``-ed validation loss reached its minimum ``OVERFIT_PATIENCE`` epochs
+    (and 10 % of the run) before the end, the mean of that stretch is ``OVERFIT_RISE`` (and
+    ``OVERFIT_MIN_RISE``) above it, and the training loss (3-epoch means) went on falling."""
+    v = _smooth(np.where(np.isfinite(f.val_loss), f.val_loss, np.nan))
+    if not (f.has_val and np.isfinite(v[1:]).any()):
+        return None
+    best = int(np.nanargmin(v[1:])) + 1
+    room = max(OVERFIT_PATIENCE, math.ceil(0.1 * f.trained))  # a rise must last
+    v_min, v_end = float(v[best]), float(np.nanmean(f.val_loss[-room:]))
+    rose = v_end - v_min >= max(OVERFIT_RISE * v_min, OVERFIT_MIN_RISE)
+    if not (f.trained - best >= room and rose and _level(f.loss, -1) < _level(f.loss, best)):
+        return None
+    epoch = int(f.read_rows[best]["epoch"])
+    advice = "stop earlier or regularize"
+    if f.stopped_early:
+        advice = ("early stopping ended the run later, with the last weights; "
+                  "restore_best_weights: true keeps those of the minimum")  # fmt: skip
+    return _label("overfit", f"the validation loss reached its minimum {_fmt(v_min)} at epoch "
+                  f"{epoch}, then rose to {_fmt(v_end)} while the training loss fell to "
+                  f"{_fmt(f.loss[-1])} (gap {_fmt(f.gap)}): {advice}", min_val_loss_epoch=epoch,
+                  min_val_loss=round(v_min, 6), gap=round(f.gap, 6))  # fmt: skip
+
+
+def rule_flat_loss(f: Facts) -> Label | None:
+    """underfit: the training loss fell by less than ``FLAT_DROP`` of its starting value."""
+    if not f.start - f.lowest < FLAT_DROP * f.start:
+        return None
+    return _label("underfit", f"the training loss barely moved ({_fmt(f.start)} to "
+                  f"{_fmt(f.lowest)}): the model cannot fit the data; make it larger or train it "
+                  "differently", gap=round(f.gap, 6))  # fmt: skip
+
+
+def rule_near_no_skill_loss(f: Facts) -> Label | None:
+    """underfit: the lower of the training and validation losses never got below
+    ``NO_SKILL_LOSS`` times the loss of the best constant prediction (``baseline_loss``)."""
+    low = min(f.lowest, float(np.nanmin(f.val_loss[1:]))) if f.has_val else f.lowest
+    if not (f.baseline_loss and low >= NO_SKILL_LOSS * f.baseline_loss):
+        return None
+    return _label("underfit", f"the losses never got below {_fmt(low)}, "
+                  f"{low / f.baseline_loss:.0%} of the {_fmt(f.baseline_loss)} of a constant "
+                  "prediction: the model learned little; make it larger or train it "
+                  "differently", gap=round(f.gap, 6))  # fmt: skip
+
+
+def rule_majority_class(f: Facts) -> Label | None:
+    """underfit: the best val_accuracy is within ``NO_SKILL_MARGIN`` of ``baseline_accuracy``."""
+    val_acc = _col(f.read_rows, "val_accuracy")
+    if f.baseline_accuracy is None or not np.isfinite(val_acc[1:]).any():
+        return None
+    best_acc = float(np.nanmax(val_acc[1:]))
+    if not best_acc <= f.baseline_accuracy + NO_SKILL_MARGIN:
+        return None
+    return _label("underfit", f"the best val_accuracy {_fmt(best_acc)} is no better than always "
+                  f"predicting the majority class ({_fmt(f.baseline_accuracy)})",
+                  gap=round(f.gap, 6))  # fmt: skip
+
+
+def rule_kept_best_epoch(f: Facts) -> Label | None:
+    """good fit: early stopping chose the epoch kept; a loss still falling there is its call."""
+    if not f.kept_text:
+        return None
+    gap_text = f" (gap {_fmt(f.gap)})" if f.has_val else ""
+    return _label("good fit", f.kept_text + gap_text, gap=round(f.gap, 6))
+
+
+def rule_still_falling(f: Facts) -> Label | None:
+    """underfit: over ``Facts.tail`` the training loss fell by ``STILL_FALLING`` of its final
+    level (or, a straight line down, by ``STILL_FALLING_SLOPE_MIN`` of it and ``STEADY`` times
+    the window before's fall) and the validation loss by ``STILL_FALLING_VAL``: train longer."""
+    window, before, after, val_before, val_after = f.tail
+    drop = before - after
+    earlier = _level(f.loss, -2 * window - 1) - before if len(f.loss) > 2 * window else math.inf
+    steady = drop > STILL_FALLING_SLOPE_MIN * after and earlier > 0 and drop >= STEADY * earlier
+    falling = after > 0 and (drop > STILL_FALLING * after or steady)
+    val_falling = not f.has_val or val_before - val_after > STILL_FALLING_VAL * abs(val_after)
+    if not (falling and val_falling):
+        return None
+    val_text = (f" and the validation loss from {_fmt(val_before)} to {_fmt(val_after)}"
+                if f.has_val else "")  # fmt: skip
+    return _label("underfit", f"the losses were still falling at the end: the last {window} "
+                  f"epochs took the training loss from {_fmt(before)} to {_fmt(after)} "
+                  f"({(after - before) / before:+.0%}){val_text}; train longer",
+                  gap=round(f.gap, 6))  # fmt: skip
+
+
+def fallback_good_fit(f: Facts) -> Label:
+    """good fit, when no rule matched: both losses fell and flattened out together."""
+    reason = (
+        f"training and validation loss fell and flattened out together (final gap {_fmt(f.gap)})"
+        if f.has_val and math.isfinite(f.gap)
+        else "the training loss fell and flattened out"
+    )
+    return _label("good fit", reason, gap=round(f.gap, 6))
+
+
+RULES: tuple[Rule, ...] = (
+    rule_stopped_non_finite,
+    rule_no_epochs,
+    rule_non_finite_loss,
+    rule_ended_above_start,
+    rule_never_fell,
+    rule_too_few_epochs,
+    rule_kept_too_few_epochs,
+    rule_loss_jumped,
+    rule_loss_climbed_back,
+    rule_both_oscillate,
+    rule_validation_oscillates,
+    rule_validation_easier,
+    rule_overfit,
+    rule_flat_loss,
+    rule_near_no_skill_loss,
+    rule_majority_class,
+    rule_kept_best_epoch,
+    rule_still_falling,
+)
+
+
 def diagnose(
     rows: Sequence[dict[str, float]],
     *,
@@ -171,7 +450,8 @@ def diagnose(
     kept_epoch: int | None = None,
     stopped_early: bool = False,
 ) -> dict[str, Any]:
-    """The diagnosis of one history: ``{"label", "reason", ...numbers}``.
+    """The diagnosis of one history: ``{"label", "reason", ...numbers}``, from the first of
+    ``RULES`` that matches (``fallback_good_fit`` when none does).
 
     ``rows`` are history rows (epoch 0 first); ``baseline_loss``: the no-skill loss;
     ``regularized``: dropout, noise or batch norm is on (the training loss is measured with
@@ -179,240 +459,14 @@ def diagnose(
     ``stopped_early``: early stopping ended the run without restoring the best weights.
     NaN and zero losses give no numpy warnings.
     """
+    facts = Facts(rows, diverged_epoch, baseline_accuracy, baseline_loss, regularized,
+                  kept_epoch, stopped_early)  # fmt: skip
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices, empty means
-        return _diagnose(rows, diverged_epoch, baseline_accuracy, baseline_loss, regularized,
-                         kept_epoch, stopped_early)  # fmt: skip
-
-
-def _diagnose(
-    rows: Sequence[dict[str, float]],
-    diverged_epoch: int | None,
-    baseline_accuracy: float | None,
-    baseline_loss: float | None,
-    regularized: bool,
-    kept_epoch: int | None,
-    stopped_early: bool,
-) -> dict[str, Any]:
-    if diverged_epoch is not None:
-        return _label(
-            "diverged",
-            f"the training loss became non-finite in epoch {diverged_epoch}; "
-            "lower the learning rate",
-            epoch=diverged_epoch,
-        )
-    if not rows:
-        return _label("too short", "no epoch was recorded")
-    loss = _col(rows, "loss")
-    if not np.isfinite(loss).all():
-        epoch = int(rows[int(np.argmin(np.isfinite(loss)))]["epoch"])
-        return _label("diverged", f"the training loss became non-finite in epoch {epoch}",
-                      epoch=epoch)  # fmt: skip
-    tail = loss[-max(2, len(loss) // 4) :]
-    if len(loss) > 2 and tail.min() > DIVERGED_RATIO * loss[0]:
-        return _label(
-            "diverged",
-            f"the training loss ended at {_fmt(loss[-1])}, above the {_fmt(loss[0])} of the "
-            "untrained model; lower the learning rate",
-        )
-    # with dropout or noise the training loss is measured with them on, the untrained loss
-    # (epoch 0, an evaluation) with them off: the first epoch may well be above it
-    if len(loss) > 2 and not regularized and loss[1:].min() > NEVER_FELL * loss[0]:
-        return _label(
-            "diverged",
-            f"the training loss never fell below the {_fmt(loss[0])} of the untrained model "
-            f"(it rose to {_fmt(loss[1])} in the first epoch); lower the learning rate",
-        )
-    trained = len(rows) - 1
-    if trained < MIN_EPOCHS:
-        return _label("too short", f"only {trained} trained epochs; run at least {MIN_EPOCHS}")
-    kept_text = ""
-    if kept_epoch is not None:
-        kept_text = (f"early stopping kept the weights of epoch {kept_epoch} of {trained}, "
-                     "where the validation loss was lowest")  # fmt: skip
-        rows = [r for r in rows if r["epoch"] <= kept_epoch]
-        loss = loss[: len(rows)]
-        trained = len(rows) - 1
-        if trained < MIN_EPOCHS:  # too few epochs to read a shape in: early stopping's call
-            return _label("good fit", kept_text)
-
-    # the training loss the fall is measured from: with dropout or noise the first epoch's
-    # (measured with them on) rather than the untrained model's (measured with them off)
-    first = 1 if regularized else 0
-    start = float(loss[first])
-    rises = np.diff(loss)
-    spikes = np.flatnonzero((rises > SPIKE * loss[:-1]) & (rises > SPIKE_MIN * loss[0]))
-    if regularized:  # the step from epoch 0 compares an evaluation with a training loss
-        spikes = spikes[spikes > 0]
-    if len(spikes):
-        i = int(spikes[0])
-        epoch = int(rows[i + 1]["epoch"])
-        return _label(
-            "unstable",
-            f"the training loss jumped from {_fmt(loss[i])} to {_fmt(loss[i + 1])} in epoch "
-            f"{epoch}"
-            + (f" ({len(spikes)} such jumps)" if len(spikes) > 1 else "")
-            + ": the learning rate is too high",
-            epoch=epoch,
-        )
-    low_epoch = first + int(np.argmin(loss[first:]))
-    gained, end = start - loss[low_epoch], float(np.mean(loss[-3:]))
-    if gained > 0 and end - loss[low_epoch] > CLIMBED_BACK * gained:
-        epoch = int(rows[low_epoch]["epoch"])
-        return _label(
-            "unstable",
-            f"the training loss climbed back from {_fmt(loss[low_epoch])} at epoch {epoch} to "
-            f"{_fmt(end)}, losing {(end - loss[low_epoch]) / gained:.0%} of what it had "
-            "gained: the learning rate is too high",
-            min_loss_epoch=epoch,
-        )
-
-    val_loss = _col(rows, "val_loss")
-    has_val = bool(np.isfinite(val_loss[1:]).any())
-    half = slice(len(rows) // 2, None)
-
-    metric = _validation_metric(rows)
-    if metric is not None:
-        values = _col(rows, metric)[half]
-        flips, steps = _oscillation(values)
-        if names.is_maximized(metric) and np.nanmax(np.abs(values)) <= 1:
-            size, threshold = float(np.median(steps)) if len(steps) else 0.0, ACCURACY_STEP
-        else:
-            size, threshold = _relative_step(values), LOSS_STEP
-        if flips >= OSCILLATION_FLIPS and size >= threshold:
-            jitter = _relative_step(loss[half])
-            numbers = {"flips": round(flips, 3), "step": round(size, 4)}
-            if jitter >= TRAIN_JITTER:
-                return _label(
-                    "unstable",
-                    f"{metric} changes direction in {flips:.0%} of the last epochs with steps "
-                    f"of {_fmt(size)}, and the training loss jitters too: the learning rate "
-                    "is probably too high",
-                    **numbers,
-                )
-            return _label(
-                "unrepresentative validation",
-                f"{metric} jumps around (direction changes in {flips:.0%} of the last epochs, "
-                f"steps of {_fmt(size)}) while the training loss is smooth: the validation "
-                "set is probably too small to measure the model",
-                **numbers,
-            )
-
-    if has_val and not regularized and np.isfinite(val_loss[half]).any():
-        ratio = float(np.nanmean(val_loss[half]) / np.nanmean(loss[half]))
-        if ratio < EASY_VALIDATION:
-            return _label(
-                "unrepresentative validation",
-                f"the validation loss stays at {ratio:.0%} of the training loss: the "
-                "validation set is easier than the training set (too small, or not drawn "
-                "from the same data)",
-                ratio=round(ratio, 3),
-            )
-
-    gap = float(val_loss[-1] - loss[-1]) if has_val else math.nan
-    v = _smooth(np.where(np.isfinite(val_loss), val_loss, np.nan))
-    if has_val and np.isfinite(v[1:]).any():
-        best = int(np.nanargmin(v[1:])) + 1
-        room = max(OVERFIT_PATIENCE, math.ceil(0.1 * trained))
-        # the end is the mean of the last 10 % of the epochs (at least 3): a rise must last
-        v_min, v_end = float(v[best]), float(np.nanmean(val_loss[-room:]))
-        rise = v_end - v_min
-        if (
-            trained - best >= room
-            and rise >= max(OVERFIT_RISE * v_min, OVERFIT_MIN_RISE)
-            and _level(loss, -1) < _level(loss, best)
-        ):
-            epoch = int(rows[best]["epoch"])
-            return _label(
-                "overfit",
-                f"the validation loss reached its minimum {_fmt(v_min)} at epoch {epoch}, "
-                f"then rose to {_fmt(v_end)} while the training loss fell to "
-                f"{_fmt(loss[-1])} (gap {_fmt(gap)}): "
-                + (
-                    "early stopping ended the run later, with the last weights; "
-                    "restore_best_weights: true keeps those of the minimum"
-                    if stopped_early
-                    else "stop earlier or regularize"
-                ),
-                min_val_loss_epoch=epoch,
-                min_val_loss=round(v_min, 6),
-                gap=round(gap, 6),
-            )
-
-    lowest = float(np.min(loss[first:]))
-    drop = start - lowest
-    if drop < FLAT_DROP * start:
-        return _label(
-            "underfit",
-            f"the training loss barely moved ({_fmt(start)} to {_fmt(lowest)}): "
-            "the model cannot fit the data; make it larger or train it differently",
-            gap=round(gap, 6),
-        )
-    # the lower of the two: dropout or noise keep the training loss up on a model that learned
-    low = min(lowest, float(np.nanmin(val_loss[1:]))) if has_val else lowest
-    if baseline_loss and low >= NO_SKILL_LOSS * baseline_loss:
-        return _label(
-            "underfit",
-            f"the losses never got below {_fmt(low)}, {low / baseline_loss:.0%} of the "
-            f"{_fmt(baseline_loss)} of a constant prediction: the model learned little; make "
-            "it larger or train it differently",
-            gap=round(gap, 6),
-        )
-    val_acc = _col(rows, "val_accuracy")
-    if baseline_accuracy is not None and np.isfinite(val_acc[1:]).any():
-        best_acc = float(np.nanmax(val_acc[1:]))
-        if best_acc <= baseline_accuracy + NO_SKILL_MARGIN:
-            return _label(
-                "underfit",
-                f"the best val_accuracy {_fmt(best_acc)} is no better than always predicting "
-                f"the majority class ({_fmt(baseline_accuracy)})",
-                gap=round(gap, 6),
-            )
-    if kept_text:  # early stopping chose the epoch: not a reason to train longer
-        return _label(
-            "good fit", kept_text + (f" (gap {_fmt(gap)})" if has_val else ""), gap=round(gap, 6)
-        )
-    window = max(3, math.ceil(TAIL * trained))
-    # levels are means of 3 epochs around each edge of the window, so that one noisy epoch
-    # does not make a flat curve fall
-    before, after = _level(loss, -window - 1), _level(loss, -1)
-    # relative to where the loss is now: a curve that has flattened moves by a sliver of its
-    # level, one still going down a slope by a good part of it; or, slower, it goes down a
-    # straight line, as fast as in the window before (a flattening curve slows down)
-    tail_drop = before - after
-    earlier = _level(loss, -2 * window - 1) - before if len(loss) > 2 * window else math.inf
-    falling = after > 0 and (
-        tail_drop > STILL_FALLING * after
-        or (
-            tail_drop > STILL_FALLING_SLOPE_MIN * after
-            and earlier > 0
-            and tail_drop >= STEADY * earlier
-        )
-    )
-    val_before, val_after = _level(val_loss, -window - 1), _level(val_loss, -1)
-    val_falling = not has_val or val_before - val_after > STILL_FALLING_VAL * abs(val_after)
-    if falling and val_falling:
-        val_text = (
-            f" and the validation loss from {_fmt(val_before)} to {_fmt(val_after)}"
-            if has_val
-            else ""
-        )
-        return _label(
-            "underfit",
-            f"the losses were still falling at the end: the last {window} epochs took the "
-            f"training loss from {_fmt(before)} to {_fmt(after)} "
-            f"({(after - before) / before:+.0%}){val_text}; train longer",
-            gap=round(gap, 6),
-        )
-    return _label(
-        "good fit",
-        (
-            f"training and validation loss fell and flattened out together (final gap {_fmt(gap)})"
-            if has_val and math.isfinite(gap)
-            else "the training loss fell and flattened out"
-        ),
-        gap=round(gap, 6),
-    )
+        for rule in RULES:
+            if (found := rule(facts)) is not None:
+                return found
+        return fallback_good_fit(facts)
 
 
 def diagnose_result(
