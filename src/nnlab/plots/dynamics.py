@@ -1,5 +1,6 @@
-"""Plots of the training dynamics a run captured (``train.capture``): per-layer weight and
-gradient statistics, and the loss of every batch.
+"""The training dynamics a run captured (``train.capture``) as plot data: per-layer weight and
+gradient statistics, and the loss of every batch, as small dataclasses of numpy arrays (or a
+table for the report), tested as numbers.
 
 The files, written by ``capture`` next to ``history.csv``:
 
@@ -8,19 +9,14 @@ The files, written by ``capture`` next to ``history.csv``:
   order); gradients are of the kernels only and add the stat ``update_ratio``;
 * ``batches.csv``: ``epoch,batch,step,size,loss[,<metric>...]``, one row per training batch.
 
-Like :mod:`nnlab.plots`, two layers:
-
-* data: :func:`read_layer_stats`, :func:`layer_panels`, :func:`read_batches`,
-  :func:`batch_panels`, :func:`group_layer_curves` and :func:`layer_stat_table` turn the files
-  into small dataclasses of numpy arrays (or a table for the report);
-* drawing: :func:`plot_run_dynamics` (``<run>/plots/weights.png``, ``gradients.png``,
-  ``batches.png``) and :func:`plot_experiment_dynamics` (``<experiment>/plots/weights_std.png``,
-  ``gradients_std.png``, ``gradients_mean.png``).
+One run: :func:`read_layer_stats`, :func:`layer_panels`, :func:`read_batches`,
+:func:`batch_panels`; an experiment: :func:`read_captures`, :func:`group_layer_curves` and
+:func:`layer_stat_table` (runs grouped by :func:`nnlab.results.groups`, as every comparison).
+The drawing is :mod:`nnlab.plots.draw_dynamics`.
 
 Every file may be cut mid-write (a killed run) and may hold NaN or inf (a diverged run): the cut
 last line is dropped, non-finite values are left out of what is drawn and averaged, and log axes
-leave out zeros and negatives. Only numpy and pandas are imported at the top (``nnlab plot``
-never imports a backend); matplotlib is imported inside the drawing functions.
+leave out zeros and negatives. Imports numpy and pandas, never matplotlib.
 """
 
 from __future__ import annotations
@@ -29,66 +25,30 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from nnlab import store
+from nnlab import results
 from nnlab.errors import NnlabError
-from nnlab.plots import (
-    GROUP_COLORS,
-    GROUP_MARKERS,
-    LEGEND_BELOW_MAX,
-    PANEL_SIZE,
-    RUN_ID,
-    STD_DDOF,
-    _color,
-    _counted,
-    _group_label,
-    _groups,
-    _new_figure,
-    _read_streamed_csv,
-    _run_title,
-    _save,
-    _short_names,
-    _spans_decades,
-    _text,
-    sweep_axes,
-)
-from nnlab.store import BATCHES_FILE, GRADIENTS_FILE, LONG_COLUMNS, WEIGHTS_FILE
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
+from nnlab.plots.curves import spans_decades
+from nnlab.results import STD_DDOF, read_streamed_csv
+from nnlab.store import GRADIENTS_FILE, LONG_COLUMNS, WEIGHTS_FILE
 
 KIND_FILES = {"weights": WEIGHTS_FILE, "gradients": GRADIENTS_FILE}
 BATCH_INDEX_COLUMNS = ("epoch", "batch", "step", "size")
 
-# per-run plots
-WEIGHTS_PLOT = "weights.png"
-GRADIENTS_PLOT = "gradients.png"
-BATCHES_PLOT = "batches.png"
+# the panels of a run's weights.png and gradients.png
 WEIGHT_STATS = ("mean", "std")
 GRADIENT_STATS = ("mean", "std", "update_ratio")
 # stats drawn on a log y axis: magnitudes, which shrink or grow by decades from layer to layer
 LOG_STATS = frozenset({"std", "norm", "update_ratio"})
 # the rule of thumb for learning_rate * |grad| / |weights|: about 1e-3 per step
 UPDATE_RATIO_REFERENCE = 1e-3
-STAT_LABELS = {
-    "mean": "mean",
-    "std": "std",
-    "norm": "L2 norm",
-    "update_ratio": "update ratio (lr·|g| / |w|)",
-}
-# layers are coloured by depth along this colormap, first layer dark to output light; the
-# last 15 % of viridis (pale yellow) is left out, it does not show on white
-DEPTH_COLORMAP = "viridis"
-DEPTH_COLOR_RANGE = (0.0, 0.85)
 
-# per-experiment plots: one panel per layer
+# an experiment's per-layer comparisons, ``<kind>_<stat>.png``, in the order they are drawn
 EXPERIMENT_STATS = (("gradients", "std"), ("weights", "std"), ("gradients", "mean"))
-LAYER_PANEL_SIZE = (3.3, 2.8)
-MAX_LAYER_PANELS_PER_ROW = 6
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,13 +113,13 @@ def read_layer_stats(path: str | Path) -> pd.DataFrame:
     the file is missing, has no complete row, or lacks a column.
     """
     path = Path(path)
-    df = _read_streamed_csv(path, "statistics")
+    df = read_streamed_csv(path, "statistics")
     _missing_columns(df, path, LONG_COLUMNS)
     df = df[list(LONG_COLUMNS)].copy()
     df["epoch"] = pd.to_numeric(df["epoch"], errors="coerce")
     df["value"] = pd.to_numeric(df["value"], errors="coerce").astype(float)
     for col in ("layer", "tensor", "stat"):
-        df[col] = df[col].map(_text)
+        df[col] = df[col].map(results.text)
     df = df[df["epoch"].notna() & (df["layer"] != "")]
     df["epoch"] = df["epoch"].astype(int)
     return df.reset_index(drop=True)
@@ -227,7 +187,7 @@ def read_batches(path: str | Path) -> pd.DataFrame:
     ``step``, ints (rows without them are dropped); a cut last line is dropped. Raises
     ``NnlabError`` when the file is missing, has no complete row or no ``loss``."""
     path = Path(path)
-    df = _read_streamed_csv(path, "batch losses")
+    df = read_streamed_csv(path, "batch losses")
     _missing_columns(df, path, ("epoch", "loss"))
     for col in df.columns:
         df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
@@ -259,7 +219,7 @@ def batch_panels(df: pd.DataFrame) -> list[BatchPanel]:
     for metric in batch_metrics(df):
         values = df[metric].to_numpy(dtype=float)
         keep = np.isfinite(values)
-        log_y = metric == "loss" and _spans_decades(values[keep & (values > 0)])
+        log_y = metric == "loss" and spans_decades(values[keep & (values > 0)])
         if log_y:
             keep &= values > 0
         if not keep.any():
@@ -327,7 +287,7 @@ class GroupLayers:
 
     label: str
     values: dict[str, str]
-    color: int  # the group's position in the summary, as in plots.group_curves
+    color: int  # the group's position in the summary, as in comparison.group_curves
     run_ids: list[str]  # the runs that have the file, in summary order
     layers: dict[str, SeedBand]  # layer -> band, for the layers these runs have
 
@@ -355,20 +315,7 @@ def read_captures(
     ``summary`` that has a readable one; failed runs are not read."""
     if kind not in KIND_FILES:
         raise NnlabError(f"capture kind must be one of {', '.join(KIND_FILES)}, got {kind!r}")
-    experiment_dir = Path(experiment_dir)
-    if RUN_ID not in summary.columns:
-        return {}
-    counted = _counted(summary)
-    out: dict[str, pd.DataFrame] = {}
-    for i, rid in enumerate(_text(r) for r in summary[RUN_ID]):
-        path = experiment_dir / rid / KIND_FILES[kind]
-        if not counted[i] or not rid or not path.is_file():
-            continue
-        try:
-            out[rid] = read_layer_stats(path)
-        except NnlabError:
-            continue  # nothing complete yet, or a file we cannot read: nothing to draw
-    return out
+    return results.run_files(experiment_dir, summary, KIND_FILES[kind], read_layer_stats)
 
 
 def _seed_band(series: Sequence[pd.Series], log: bool) -> SeedBand | None:
@@ -392,18 +339,14 @@ def _seed_band(series: Sequence[pd.Series], log: bool) -> SeedBand | None:
 def _group_runs(
     summary: pd.DataFrame, frames: Mapping[str, pd.DataFrame]
 ) -> list[tuple[int, str, dict[str, str], list[str]]]:
-    """(colour, label, swept values, run ids with a frame) of each sweep point, in summary
-    order, as plots.group_curves groups them; groups without a frame are left out but keep
-    their colour index."""
-    short = _short_names(sweep_axes(summary))
-    counted = _counted(summary)
+    """(colour, label, swept values, run ids with a frame) of each sweep point
+    (:func:`nnlab.results.groups`), in summary order, as ``comparison.group_curves`` groups
+    them; groups without a frame are left out but keep their colour index."""
     out = []
-    for color, (values, rows) in enumerate(_groups(summary)):
-        run_ids = [
-            rid for i in rows if counted[i] and (rid := _text(summary[RUN_ID].iat[i])) in frames
-        ]
+    for group in results.groups(summary):
+        run_ids = results.counted_run_ids(summary, group, frames)
         if run_ids:
-            out.append((color, _group_label(values, short), values, run_ids))
+            out.append((group.index, group.label, group.values, run_ids))
     return out
 
 
@@ -417,7 +360,7 @@ def group_layer_curves(
     """``stat`` of ``tensor`` per layer and sweep point, over the repeats of each point.
 
     ``frames`` maps run ids to their :func:`read_layer_stats` tables (:func:`read_captures`).
-    Runs are grouped by their swept values exactly as :func:`nnlab.plots.group_curves` does
+    Runs are grouped by their swept values exactly as :func:`nnlab.plots.comparison.group_curves`
     (same labels, same colour index). On a log stat (std, norm, update_ratio) the curve is the
     geometric mean over seeds with a band of ×/÷ one geometric std; on ``mean`` the arithmetic
     mean ± 1 std (see :class:`SeedBand`). Non-finite values, and on a log stat zeros and
@@ -484,269 +427,3 @@ def layer_stat_table(
     table = pd.DataFrame.from_dict(rows, orient="index", columns=layers, dtype=float)
     table.index.name = "group"
     return table
-
-
-# --------------------------------------------------------------------------------------------
-# drawing
-# --------------------------------------------------------------------------------------------
-
-
-def _depth_colors(n: int) -> list[Any]:
-    from matplotlib import colormaps
-
-    cmap = colormaps[DEPTH_COLORMAP]
-    lo, hi = DEPTH_COLOR_RANGE
-    return [cmap(x) for x in np.linspace(lo, hi, max(n, 1))] if n > 1 else [cmap(lo)]
-
-
-def _epoch_axis(ax: Axes, last_epoch: int) -> None:
-    from matplotlib.ticker import MaxNLocator
-
-    ax.set_xlim(0, max(last_epoch, 1))
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("epoch", fontsize=10)
-
-
-def _stat_label(stat: str) -> str:
-    return STAT_LABELS.get(stat, stat.replace("_", " "))
-
-
-def _draw_layer_panels(panels: list[LayerPanel], title: str, subtitle: str, target: Path) -> Path:
-    from matplotlib.lines import Line2D
-
-    n = len(panels)
-    fig = _new_figure(PANEL_SIZE[0] * n + 0.4, PANEL_SIZE[1] + 1.2)
-    axes = fig.subplots(1, n, squeeze=False).ravel()
-    colors = _depth_colors(max(p.n_layers for p in panels))
-    legend: dict[int, Any] = {}  # depth -> handle
-    for ax, panel in zip(axes, panels, strict=True):
-        last = 0
-        for ln in panel.lines:
-            color = colors[ln.depth]
-            ax.plot(
-                ln.epochs, ln.values, color=color, linewidth=1.7, marker="o", markersize=2.5,
-                markevery=max(1, len(ln.epochs) // 25),
-            )  # fmt: skip
-            legend.setdefault(ln.depth, Line2D([], [], color=color, linewidth=2.5, label=ln.layer))
-            last = max(last, int(ln.epochs.max()))
-        if panel.reference is not None:
-            ax.axhline(panel.reference, color="gray", linestyle="--", linewidth=1.0, alpha=0.7)
-            ax.annotate(
-                f"{panel.reference:g} rule of thumb", xy=(0.99, panel.reference),
-                xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=8,
-                color="dimgray",
-            )  # fmt: skip
-            ax.update_datalim([(0, panel.reference)])
-            ax.autoscale_view()
-        if panel.log_y:
-            ax.set_yscale("log")
-        elif panel.stat == "mean":
-            ax.axhline(0.0, color="gray", linewidth=0.8, alpha=0.5)
-        _epoch_axis(ax, last)
-        name = _stat_label(panel.stat)
-        ax.set_title(name + (" (log scale)" if panel.log_y else ""), fontsize=11)
-        ax.set_ylabel(name, fontsize=10)
-        ax.tick_params(labelsize=9)
-        ax.grid(True, alpha=0.3)
-    # one legend for the figure, outside the axes so that it never covers a curve
-    handles = [legend[depth] for depth in sorted(legend)]
-    fig.legend(
-        handles=handles,
-        loc="outside lower center",
-        ncols=min(len(handles), 8),
-        fontsize=9,
-        frameon=False,
-        title="layer (first to output)",
-        title_fontsize=9,
-    )
-    fig.suptitle(f"{title}\n{subtitle}", fontsize=12)
-    return _save(fig, target)
-
-
-def _draw_batches(
-    panels: list[BatchPanel], per_epoch: int | None, title: str, target: Path
-) -> Path:
-    from matplotlib.lines import Line2D
-    from matplotlib.ticker import MaxNLocator
-
-    n = len(panels)
-    fig = _new_figure(6.4 * n + 0.4, PANEL_SIZE[1] + 1.0)
-    axes = fig.subplots(1, n, squeeze=False).ravel()
-    for ax, panel, color in zip(
-        axes, panels, ("tab:blue", "tab:green", "tab:purple") * n, strict=False
-    ):
-        many = panel.steps.size > 2000
-        ax.plot(
-            panel.steps, panel.values, color=color, alpha=0.35 if many else 0.5,
-            linewidth=0.5 if many else 0.8,
-        )  # fmt: skip
-        ax.plot(
-            panel.epoch_steps, panel.epoch_means, color=color, linewidth=2.2, marker="o",
-            markersize=3.5, markeredgecolor="black", markeredgewidth=0.4,
-        )  # fmt: skip
-        if panel.log_y:
-            ax.set_yscale("log")
-        ax.set_xlim(0, max(float(panel.steps.max()), 1.0))
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("step (batch)", fontsize=10)
-        name = panel.metric.replace("_", " ")
-        ax.set_ylabel(name, fontsize=10)
-        ax.set_title(name + (" (log scale)" if panel.log_y else ""), fontsize=11)
-        ax.tick_params(labelsize=9)
-        ax.grid(True, alpha=0.3)
-        if per_epoch:
-            top = ax.secondary_xaxis(
-                "top", functions=(lambda s, k=per_epoch: s / k, lambda e, k=per_epoch: e * k)
-            )
-            top.xaxis.set_major_locator(MaxNLocator(integer=True))
-            top.set_xlabel("end of epoch", fontsize=9, color="dimgray")
-            top.tick_params(labelsize=8, colors="dimgray")
-    handles = [
-        Line2D([], [], color="dimgray", alpha=0.5, linewidth=0.8, label="each batch"),
-        Line2D([], [], color="dimgray", linewidth=2.2, marker="o", markersize=3.5,
-               label="epoch mean (weighted by batch size)"),
-    ]  # fmt: skip
-    fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=9, frameon=False)
-    fig.suptitle(f"{title}\nloss and metrics of every training batch", fontsize=12)
-    return _save(fig, target)
-
-
-def plot_run_dynamics(run_dir: str | Path) -> list[Path]:
-    """Draw the captured training dynamics of one run; returns the PNGs written.
-
-    Under ``<run_dir>/plots/``, each only when its file exists and has a usable row:
-
-    * ``weights.png`` from ``weights.csv``: mean and std (log axis) of every kernel per layer
-      against epoch, a colour per layer from the first (dark) to the output (light);
-    * ``gradients.png`` from ``gradients.csv``: the same for the kernel gradients, plus the
-      update ratio (lr·|g|/|w|, log axis) with the 1e-3 rule of thumb;
-    * ``batches.png`` from ``batches.csv``: the loss (and each metric) of every batch against
-      the global step, with the mean of each epoch over it.
-
-    A file that is unreadable or has nothing finite draws nothing. Called by
-    :func:`nnlab.plots.plot_run`.
-    """
-    run_dir = Path(run_dir)
-    out = run_dir / store.PLOTS_DIR
-    written: list[Path] = []
-    figures = (
-        (WEIGHTS_FILE, WEIGHTS_PLOT, WEIGHT_STATS, "weights of each layer's kernel"),
-        (GRADIENTS_FILE, GRADIENTS_PLOT, GRADIENT_STATS, "gradient of the loss for each kernel"),
-    )
-    title: str | None = None
-    for file, plot, stats, subtitle in figures:
-        if not (run_dir / file).is_file():
-            continue
-        try:
-            panels = layer_panels(read_layer_stats(run_dir / file), stats)
-        except NnlabError:
-            continue
-        if panels:
-            title = title or _run_title(run_dir, store.read_json(run_dir / store.RESULT_FILE))
-            written.append(_draw_layer_panels(panels, title, subtitle, out / plot))
-    if (run_dir / BATCHES_FILE).is_file():
-        try:
-            batches = read_batches(run_dir / BATCHES_FILE)
-        except NnlabError:
-            batches = None
-        panels_b = batch_panels(batches) if batches is not None and len(batches) else []
-        if panels_b:
-            title = title or _run_title(run_dir, store.read_json(run_dir / store.RESULT_FILE))
-            per_epoch = steps_per_epoch(batches) if batches is not None else None
-            written.append(_draw_batches(panels_b, per_epoch, title, out / BATCHES_PLOT))
-    return written
-
-
-def _draw_layer_comparison(data: LayerComparison, title: str, target: Path) -> Path:
-    from matplotlib.lines import Line2D
-
-    n = len(data.layers)
-    ncols = min(n, MAX_LAYER_PANELS_PER_ROW)
-    nrows = math.ceil(n / ncols)
-    many = len(data.groups) > LEGEND_BELOW_MAX
-    legend_rows = 0 if many else math.ceil(len(data.groups) / 3)
-    width = LAYER_PANEL_SIZE[0] * ncols + (2.6 if many else 0.4)
-    height = LAYER_PANEL_SIZE[1] * nrows + 1.0 + 0.25 * legend_rows
-    fig = _new_figure(max(width, 6.4), height)
-    # a shared y axis on a log stat lets the eye compare the layers: that is the lesson
-    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=data.log_y).ravel()
-    counts = {g.n_runs for g in data.groups}
-    repeats = max(counts) > 1
-    for ax, layer in zip(axes, data.layers, strict=False):
-        last = 0
-        for g in data.groups:
-            band = g.layers.get(layer)
-            if band is None:
-                continue
-            color = _color(g.color)
-            marker = GROUP_MARKERS[(g.color // GROUP_COLORS) % len(GROUP_MARKERS)]
-            if (band.n > 1).any():
-                ax.fill_between(band.epochs, band.low, band.high, color=color, alpha=0.18,
-                                linewidth=0)  # fmt: skip
-            ax.plot(
-                band.epochs, band.center, color=color, linewidth=1.6, marker=marker,
-                markersize=3.5, markevery=max(1, len(band.epochs) // 8),
-            )  # fmt: skip
-            last = max(last, int(band.epochs.max()))
-        if data.log_y:
-            ax.set_yscale("log")
-        elif data.stat == "mean":
-            ax.axhline(0.0, color="gray", linewidth=0.8, alpha=0.5)
-        _epoch_axis(ax, last)
-        ax.set_title(layer, fontsize=10)
-        ax.tick_params(labelsize=8)
-        ax.grid(True, alpha=0.3)
-    for ax in axes[n:]:
-        ax.set_visible(False)
-    what = "gradient" if data.kind == "gradients" else "weight"
-    for row in range(nrows):
-        axes[row * ncols].set_ylabel(f"{what} {_stat_label(data.stat)}", fontsize=10)
-    same_n = len(counts) == 1
-    handles = []
-    for g in data.groups:
-        marker = GROUP_MARKERS[(g.color // GROUP_COLORS) % len(GROUP_MARKERS)]
-        label = g.label + (f" (n={g.n_runs})" if repeats and not same_n else "")
-        handles.append(Line2D([], [], color=_color(g.color), linewidth=2.5, marker=marker,
-                              label=label))  # fmt: skip
-    if many:
-        fig.legend(handles=handles, loc="outside right upper", fontsize=9, frameon=False)
-    else:
-        fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3),
-                   fontsize=9, frameon=False)  # fmt: skip
-    subtitle = f"{what} {_stat_label(data.stat)} of each layer's {data.tensor}, one panel a layer"
-    if repeats:
-        seeds = f"{min(counts)} seeds" if same_n else "seeds (n in the legend)"
-        if data.log_y:
-            subtitle += f"\nline = geometric mean over {seeds}, band = ×/÷ 1 geometric std"
-        else:
-            subtitle += f"\nline = mean over {seeds}, band = ± 1 std"
-    fig.suptitle(f"{title}: {subtitle}", fontsize=11)
-    return _save(fig, target)
-
-
-def plot_experiment_dynamics(experiment_dir: str | Path, summary: pd.DataFrame) -> list[Path]:
-    """The per-layer comparison plots of an experiment, under ``<experiment>/plots/``.
-
-    ``gradients_std.png``, ``weights_std.png`` and ``gradients_mean.png``, each when a run of
-    ``summary`` captured the file: a panel per layer (depth order, up to six a row), the stat
-    of its kernel against epoch, a colour per sweep point (as in ``curves_*.png``), the
-    geometric mean over seeds with a ×/÷ 1 geometric std band on the log std panels, the mean
-    ± 1 std on the mean panels (see :func:`group_layer_curves`). Failed runs and runs without
-    the file are left out. Called by :func:`nnlab.plots.plot_experiment`; returns the PNGs.
-    """
-    experiment_dir = Path(experiment_dir)
-    if summary.empty or RUN_ID not in summary.columns:
-        return []
-    title = experiment_dir.resolve().name
-    out = experiment_dir / store.PLOTS_DIR
-    written: list[Path] = []
-    frames: dict[str, dict[str, pd.DataFrame]] = {}
-    for kind, stat in EXPERIMENT_STATS:
-        if kind not in frames:
-            frames[kind] = read_captures(experiment_dir, summary, kind)
-        if not frames[kind]:
-            continue
-        data = group_layer_curves(summary, frames[kind], stat, kind=kind)
-        if data.groups and data.layers:
-            written.append(_draw_layer_comparison(data, title, out / f"{kind}_{stat}.png"))
-    return written

@@ -1,0 +1,68 @@
+"""The sentences both renderers share: the "What was run" list, the verdict's heading and
+the note on the test. Plain text; each renderer escapes it its own way."""
+
+from __future__ import annotations
+
+from nnlab import store
+from nnlab.compare import SeedVerdict
+from nnlab.report.collect import Report
+
+
+def _counts_text(report: Report) -> str:
+    order = [store.COMPLETED, store.DIVERGED, store.FAILED, store.INTERRUPTED, store.RUNNING]
+    items = sorted(report.status_counts.items(), key=lambda kv: (
+        order.index(kv[0]) if kv[0] in order else len(order), kv[0]))  # fmt: skip
+    n = report.n_runs
+    if len(items) == 1:
+        return f"{n}, all {items[0][0]}" if n > 1 else f"1, {items[0][0]}"
+    return f"{n}: " + ", ".join(f"{c} {s}" for s, c in items) if items else "0"
+
+
+def _seeds_text(report: Report) -> str | None:
+    if not report.seeds:
+        return None
+    seeds = ", ".join(map(str, report.seeds))
+    if report.kind == "run":
+        return f"seed {seeds}"
+    n = len(report.seeds)
+    return f"{n} seed{'s' * (n != 1)} per setting ({seeds})"
+
+
+def facts(report: Report) -> list[tuple[str, str]]:
+    """The "What was run" list, shared by both renderers (values are plain text)."""
+    out = []
+    if report.axes:
+        swept = "" if report.kind == "run" else "swept "
+        out += [(f"{swept}{axis}", ", ".join(values)) for axis, values in report.axes]
+    elif report.kind == "experiment":
+        out.append(("swept", "nothing (a single setting)"))
+    out.append(("runs", _counts_text(report)))
+    if seeds := _seeds_text(report):
+        out.append(("seeds", seeds))
+    if report.wall:
+        out.append(("wall time", report.wall))
+    if report.span:
+        out.append(("ran", report.span))
+    return out
+
+
+def verdict_heading(verdict: SeedVerdict) -> str:
+    best = verdict.best.label if verdict.best is not None else None
+    if best is None:
+        return "Nothing to compare yet"
+    if verdict.runner_up is None:
+        return f"{best}: the seed noise"
+    if verdict.difference == 0:
+        return f"{best} and {verdict.runner_up.label} tie"
+    if verdict.significant is True:
+        return f"{best} is best, by more than the seed noise"
+    if verdict.significant is False:
+        return f"{best} leads, but within the seed noise"
+    return f"{best} leads; one seed cannot tell whether that is noise"
+
+
+def verdict_note(verdict: SeedVerdict) -> str:
+    return (
+        f"Test: {verdict.test} (two-sided, unequal variances) of the best setting against the "
+        f"runner-up on {verdict.column}, alpha {verdict.alpha:g}; mean ± sample std over seeds."
+    )
