@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from nnlab.config import load_config, parse_assignment, set_dotted, validate
+from nnlab.config import load_config, validate
+from nnlab.config_document import parse_assignment, set_dotted
 from nnlab.errors import ConfigError
 
 BASE = {"name": "t", "data": {"name": "circles"}}

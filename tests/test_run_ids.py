@@ -4,12 +4,14 @@ restructuring; a change here is a breaking change and must be listed in CHANGELO
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
 
 from nnlab.config import load_config
-from nnlab.sweep import expand
+from nnlab.config_document import set_dotted
+from nnlab.sweep import EXECUTION_KEYS, HASH_OMITTED_AT_DEFAULT, config_hash, expand
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -18,23 +20,35 @@ PINNED = [
     pytest.param("pima.yaml", 1, "seed=0_45060d", "seed=0_45060d", id="pima"),
     pytest.param("mnist-mlp.yaml", 3, "seed=0_c9c7a8", "seed=2_02f591", id="mnist_repeats"),
     pytest.param(
-        "circles-sweep.yaml", 12, "batch_size=16_learning_rate=0.01_seed=0_991fd9",
-        "batch_size=full_learning_rate=0.001_seed=2_347130", id="grid_2_axes",
+        "circles-sweep.yaml",
+        12,
+        "batch_size=16_learning_rate=0.01_seed=0_991fd9",
+        "batch_size=full_learning_rate=0.001_seed=2_347130",
+        id="grid_2_axes",
     ),
     pytest.param(
-        "pima-learning-rate-search.yaml", 24, "learning_rate=0.239_seed=0_e4dee8",
-        "learning_rate=0.00163_seed=2_5a0d94", id="random_search",
+        "pima-learning-rate-search.yaml",
+        24,
+        "learning_rate=0.239_seed=0_e4dee8",
+        "learning_rate=0.00163_seed=2_5a0d94",
+        id="random_search",
     ),
     pytest.param(
-        "circles-small-data-regularization.yaml", 12, "none_seed=0_92e6d5",
-        "early-stopping_seed=2_1c08ab", id="variants",
+        "circles-small-data-regularization.yaml",
+        12,
+        "none_seed=0_92e6d5",
+        "early-stopping_seed=2_1c08ab",
+        id="variants",
     ),
     pytest.param(
         "cifar10-lenet5.yaml", 6, "plain_seed=0_883878", "normalized_seed=2_511aea", id="cnn"
     ),
     pytest.param(
-        "vanishing-gradients.yaml", 9, "activation=sigmoid_seed=0_532b1d",
-        "activation=relu_seed=2_8fd600", id="capture",
+        "vanishing-gradients.yaml",
+        9,
+        "activation=sigmoid_seed=0_532b1d",
+        "activation=relu_seed=2_8fd600",
+        id="capture",
     ),
 ]
 
@@ -44,3 +58,63 @@ def test_run_ids_of_the_shipped_configs_are_pinned(config, count, first, last):
     specs = expand(load_config(CONFIGS / config)[0])
     assert len(specs) == count
     assert (specs[0].run_id, specs[-1].run_id) == (first, last)
+
+
+# ---------------------------------------------------------------------------------------------
+# what the hash covers (sweep.config_hash): the training, not how or where a run executes
+
+PIMA_HASH = "45060d"  # the pinned id of pima.yaml is seed=0_45060d
+
+
+def pima_run() -> dict:
+    return expand(load_config(CONFIGS / "pima.yaml")[0])[0].config.run_dict()
+
+
+def test_labels_and_the_device_leave_the_pinned_ids_unchanged():
+    for sets in (["device=cpu"], ["device=gpu"], ["name=renamed", "description=other words"]):
+        specs = expand(load_config(CONFIGS / "pima.yaml", sets)[0])
+        assert [s.run_id for s in specs] == ["seed=0_45060d"]
+
+
+@pytest.mark.parametrize("key", sorted(EXECUTION_KEYS))
+def test_execution_keys_are_never_hashed(key):
+    run = pima_run()
+    assert config_hash(run) == PIMA_HASH
+    for value in ("cpu", 4, True, {"address": "ray://head:10001"}):
+        changed = copy.deepcopy(run)
+        set_dotted(changed, key, value)
+        assert config_hash(changed) == PIMA_HASH
+
+
+@pytest.mark.parametrize(
+    ("key", "default", "other"),
+    [("train.shuffle", True, False), ("data.split", "stratified", "ordered"), ("fold", 0, 1)],
+)
+def test_a_new_key_at_its_default_leaves_ids_unchanged(monkeypatch, key, default, other):
+    run = pima_run()
+    with_key = copy.deepcopy(run)
+    set_dotted(with_key, key, default)
+    assert config_hash(with_key) != PIMA_HASH  # an unregistered new key changes every id
+    monkeypatch.setitem(HASH_OMITTED_AT_DEFAULT, key, default)
+    assert config_hash(with_key) == PIMA_HASH
+    assert config_hash(run) == PIMA_HASH  # the run config without the key: same id
+    set_dotted(with_key, key, other)
+    assert config_hash(with_key) != PIMA_HASH  # any other value is another run
+
+
+def test_a_value_is_at_its_default_only_when_equal_as_json(monkeypatch):
+    monkeypatch.setitem(HASH_OMITTED_AT_DEFAULT, "train.shuffle", True)
+    run = pima_run()
+    run["train"]["shuffle"] = 1  # == True in Python, but another value in the run config
+    assert config_hash(run) != PIMA_HASH
+
+
+def test_what_the_hash_covers_changes_the_id():
+    run = pima_run()
+    covered = [("seed", 1), ("backend", "jax"), ("data.validation", 0.3), ("model.hidden", [4]),
+               ("train.epochs", 3), ("train.capture", ["weights"])]  # fmt: skip
+    for key, value in covered:
+        changed = copy.deepcopy(run)
+        set_dotted(changed, key, value)
+        assert config_hash(changed) != PIMA_HASH, key
+    assert run == pima_run()  # hashing changed nothing in the run config

@@ -7,9 +7,11 @@ import sys
 
 import pytest
 
-from nnlab.config import add_sweep_axes, split_values, validate
+from nnlab.config import ExperimentConfig, validate
+from nnlab.config_document import add_sweep_axes, split_values
+from nnlab.config_sweep import SweepConfig, parse_sweep
 from nnlab.errors import ConfigError
-from nnlab.sweep import expand, parse_sweep, points
+from nnlab.sweep import expand, points
 
 from helpers import TINY, merge
 
@@ -199,3 +201,59 @@ def test_expansion_imports_no_backend():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "2 []", out.stderr
+
+
+def test_the_sweep_block_is_typed_once_both_forms_alike():
+    short = validate(merge(TINY, {"sweep": {"train.batch_size": [8, 16]}})).sweep
+    full = validate(merge(TINY, {"sweep": {"params": {"train.batch_size": [8, 16]}}})).sweep
+    assert isinstance(short, SweepConfig) and short == full
+    assert (short.mode, short.params, short.samples, short.variants) == (
+        "grid", {"train.batch_size": [8, 16]}, None, {}
+    )  # fmt: skip
+    assert validate(TINY).sweep is None
+    labelled = parse_sweep({"variants": {1: {"seed": 3}}})
+    assert labelled.variants == {"1": {"seed": 3}} and labelled.axes == ["variant"]
+
+
+def test_sweep_problems_name_keys_as_the_user_spelled_them():
+    assert errors({"Train.x": [1]}) == [
+        "sweep.Train.x: not a sweepable path; use data.<key>, model.<key>, train.<key> or seed"
+    ]
+    assert errors({"params": {"seed": [1]}, "variants": {"Big Label": {}}}) == [
+        "sweep.variants.Big Label: a label may hold only letters, digits, '.', '_', '+' and '-'"
+    ]
+    assert errors({"mode": "grid", "extra": 1}) == [
+        "sweep.extra: unknown key in the full form; valid: mode, params, samples, variants"
+    ]
+
+
+def test_sweep_problems_come_with_the_base_config_s():
+    assert errors({"epochs": [1]}, train={"learning_rate": -1}) == [
+        "train.learning_rate: must be > 0, got -1",
+        "sweep.epochs: not a sweepable path; use data.<key>, model.<key>, train.<key> or seed",
+    ]
+
+
+def test_a_sweep_that_is_not_a_mapping():
+    assert errors(["train.learning_rate"]) == [
+        "sweep: must be a mapping, got ['train.learning_rate']"
+    ]
+    with pytest.raises(ConfigError, match=r"^sweep: must be a mapping, got 'x'$"):
+        parse_sweep("x")
+
+
+def test_the_json_schema_has_both_forms():
+    schema = ExperimentConfig.model_json_schema()["$defs"]["SweepConfig"]
+    full, short = schema["anyOf"]
+    assert list(full["properties"]) == ["mode", "params", "samples", "variants"]
+    assert full["properties"]["mode"]["enum"] == ["grid", "zip", "random"]
+    assert short["additionalProperties"]["type"] == "array"
+
+
+def test_command_line_axes_leave_a_params_that_is_no_mapping_to_validation():
+    doc = {"sweep": {"params": "x"}}
+    add_sweep_axes(doc, ["train.learning_rate=0.1,0.01"], None)
+    assert doc == {"sweep": {"params": "x"}}
+    with pytest.raises(ConfigError) as info:
+        validate(merge(TINY, doc))
+    assert info.value.problems == ["sweep.params: must be a mapping of dotted paths, got 'x'"]

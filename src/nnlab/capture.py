@@ -28,7 +28,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from nnlab.models._layers import leaf_layers
+from nnlab.models import leaf_layers
 from nnlab.store import BATCHES_FILE, GRADIENTS_FILE, LONG_COLUMNS, WEIGHTS_FILE, RowFile
 
 GRADIENT_BATCH = 256  # samples in the fixed batch the gradients are measured on

@@ -98,7 +98,7 @@ def _prepare(
     specs = expand(cfg)
     if dry_run:
         return cfg, doc, specs, {}
-    from nnlab import backend, compile
+    from nnlab import backend, keras_objects
 
     device = backend.activate(cfg.backend, cfg.device)
     checked: set[str] = set()
@@ -106,7 +106,7 @@ def _prepare(
         key = spec.config.data.model_dump_json() + spec.config.train.model_dump_json()
         data = _load_checked(spec) if load_data and key not in checked else None
         checked.add(key)
-        compile.preflight(spec.config, data)
+        keras_objects.preflight(spec.config, data)
     return cfg, doc, specs, device
 
 

@@ -4,17 +4,18 @@
 ``ExperimentConfig``. Every problem comes back as one ``ConfigError`` line that names the
 dotted key, e.g. ``train.learning_rate: must be > 0, got -0.1``. Nothing here imports a
 deep-learning backend.
+
+The raw document's edits live in ``config_document``, the ``sweep:`` block's model in
+``config_sweep``, and the error lines are made in ``config_errors``.
 """
 
 from __future__ import annotations
 
 import copy
-import difflib
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -25,6 +26,15 @@ from pydantic import (
 )
 
 from nnlab import names
+from nnlab.config_document import (
+    absolutise_paths,
+    add_sweep_axes,
+    parse_assignment,
+    read_yaml,
+    set_dotted,
+)
+from nnlab.config_errors import format_errors
+from nnlab.config_sweep import SweepConfig
 from nnlab.errors import ConfigError
 
 DATASETS = ("pima", "mnist", "cifar10", "circles", "moons", "blobs", "digits", "csv")
@@ -303,18 +313,32 @@ class TrainConfig(_Strict):
 
     @model_validator(mode="after")
     def _monitors_are_logged(self) -> TrainConfig:
-        logged = set(logged_keys(self.metrics if self.metrics is not None else DEFAULT_METRICS))
-        for key, block in (
-            ("early_stopping", self.early_stopping),
-            ("lr_schedule", self.lr_schedule),
-        ):
-            monitor = getattr(block, "monitor", None)
-            if monitor is not None and monitor not in logged:
-                raise ValueError(
-                    f"{key}.monitor: {monitor!r} is never logged; "
-                    f"valid: {', '.join(sorted(logged))}"
-                )
+        problems = self.unlogged_monitors()
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
+
+    def unlogged_monitors(
+        self, metrics: list[str] | None = None, task: str | None = None
+    ) -> list[str]:
+        """The check that each monitor (early stopping, plateau schedule) names a history
+        column the run logs: one ``early_stopping.monitor: ...`` line (keys under ``train``)
+        per monitor that is never logged.
+
+        Before the data is known (``metrics`` None) a run logs ``train.metrics``, or the
+        default metrics of some task; given the run's resolved ``metrics`` and its ``task``,
+        exactly those, and the line names the task.
+        """
+        if metrics is None:
+            metrics = self.metrics
+        logged = sorted(set(logged_keys(metrics if metrics is not None else DEFAULT_METRICS)))
+        on = f" on {task} data" if task else ""
+        return [
+            f"{key}.monitor: {monitor!r} is never logged{on}; valid: {', '.join(logged)}"
+            for key in ("early_stopping", "lr_schedule")
+            if (monitor := getattr(getattr(self, key), "monitor", None)) is not None
+            and monitor not in logged
+        ]
 
 
 class ExperimentConfig(_Strict):
@@ -327,7 +351,7 @@ class ExperimentConfig(_Strict):
     data: DataConfig
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
-    sweep: dict[str, Any] | None = None
+    sweep: SweepConfig | None = None  # the short form is read into the full form
 
     @model_validator(mode="after")
     def _model_fits_data(self) -> ExperimentConfig:
@@ -349,107 +373,12 @@ class ExperimentConfig(_Strict):
 # loading
 
 
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Parse a config file into a mapping; syntax errors name the file, line and column."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"{p}: config file not found")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{p}: cannot read the config file ({e})") from None
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(e, "problem", None) or str(e)
-        raise ConfigError(f"{p}: YAML syntax error at {where}{problem}") from None
-    if doc is None:
-        raise ConfigError(f"{p}: the config file is empty")
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{p}: a config must be a mapping of keys, got a {type(doc).__name__}")
-    return doc
-
-
-def parse_assignment(text: str) -> tuple[str, Any]:
-    """``"train.learning_rate=0.01"`` -> ``("train.learning_rate", 0.01)``; values parse as YAML."""
-    key, sep, raw = text.partition("=")
-    key = key.strip()
-    if not sep or not key:
-        raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. train.learning_rate=0.01")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
-        value = raw
-    return key, value
-
-
-def set_dotted(doc: dict[str, Any], key: str, value: Any) -> None:
-    """Set ``doc["train"]["learning_rate"]`` from ``"train.learning_rate"``, creating mappings."""
-    parts = key.split(".")
-    node = doc
-    for i, part in enumerate(parts[:-1]):
-        child = node.get(part)
-        if child is None:
-            child = node[part] = {}
-        elif isinstance(child, str) and i == len(parts) - 2:
-            # train.optimizer=sgd then train.optimizer.momentum=0.9: widen the name to a mapping
-            child = node[part] = {"name": child}
-        elif not isinstance(child, dict):
-            raise ConfigError(f"{'.'.join(parts[: i + 1])}: is a value, cannot set {key}")
-        node = child
-    node[parts[-1]] = value
-
-
-def split_values(text: str) -> list[str]:
-    """``"1,100,full"`` -> ``["1", "100", "full"]``; commas inside [] or {} do not split."""
-    parts, depth, current = [], 0, ""
-    for ch in text:
-        depth += ch in "[{"
-        depth -= ch in "]}"
-        if ch == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += ch
-    return [*parts, current]
-
-
-def add_sweep_axes(doc: dict[str, Any], axes: list[str], mode: str | None) -> None:
-    """Merge ``nnlab sweep -p KEY=V1,V2`` axes (and ``--mode``) into the doc's sweep block.
-
-    Each value parses as YAML; a single ``{log_uniform: [lo, hi]}`` is a distribution for
-    random mode. A command-line axis replaces the config's axis of the same path.
-    """
-    if not axes and mode is None:
-        return
-    block = doc.get("sweep") or {}
-    if not isinstance(block, dict):
-        raise ConfigError(f"sweep: must be a mapping, got {type(block).__name__}")
-    full = {"mode", "params", "samples", "variants"}
-    block = dict(block) if full & set(block) else {"params": dict(block)} if block else {}
-    params = dict(block.get("params") or {})
-    for item in axes:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip() or not raw.strip():
-            raise ConfigError(f"-p {item!r}: expected KEY=V1,V2,..., e.g. train.batch_size=16,32")
-        values = [parse_assignment(f"x={v.strip()}")[1] for v in split_values(raw)]
-        params[key.strip()] = (
-            values[0] if len(values) == 1 and isinstance(values[0], dict) else (values)
-        )
-    block["params"] = params
-    if mode is not None:
-        block["mode"] = mode
-    doc["sweep"] = block
-
-
 def validate(doc: dict[str, Any]) -> ExperimentConfig:
     """Validate a raw mapping; every problem becomes one line of one ``ConfigError``."""
     try:
         return ExperimentConfig.model_validate(doc)
     except ValidationError as e:
-        raise ConfigError(*format_errors(e)) from None
+        raise ConfigError(*format_errors(e, ExperimentConfig)) from None
 
 
 def load_config(
@@ -472,180 +401,5 @@ def load_config(
         set_dotted(doc, key, value)
     add_sweep_axes(doc, list(axes), mode)
     doc.setdefault("name", name or re.sub(r"[^A-Za-z0-9._-]", "-", p.stem))
-    _absolutise_paths(doc, p.resolve().parent)
+    absolutise_paths(doc, p.resolve().parent)
     return validate(doc), doc
-
-
-def _absolutise_paths(doc: dict[str, Any], base: Path) -> None:
-    """Relative data and builder paths are relative to the config file's folder, in the base
-    config and in the sweep block (a variant or an axis may name a file too)."""
-    data, model = doc.get("data"), doc.get("model")
-    if isinstance(data, dict) and isinstance(data.get("path"), str):
-        data["path"] = _resolve(data["path"], base)
-    if isinstance(model, dict) and isinstance(model.get("builder"), str):
-        model["builder"] = _resolve_builder(model["builder"], base)
-    sweep = doc.get("sweep")
-    if not isinstance(sweep, dict):
-        return
-    full = {"mode", "params", "samples", "variants"} & set(sweep)
-    settings = [sweep.get("params") or {}] if full else [sweep]
-    settings += [v for v in (sweep.get("variants") or {}).values() if full]
-    for block in settings:
-        if not isinstance(block, dict):
-            continue
-        for key, fix in (("data.path", _resolve), ("model.builder", _resolve_builder)):
-            value = block.get(key)
-            if isinstance(value, str):
-                block[key] = fix(value, base)
-            elif isinstance(value, list):
-                block[key] = [fix(v, base) if isinstance(v, str) else v for v in value]
-
-
-def _resolve_builder(spec: str, base: Path) -> str:
-    if ":" not in spec:
-        return spec
-    file, _, func = spec.rpartition(":")
-    return f"{_resolve(file, base)}:{func}"
-
-
-def _resolve(path: str, base: Path) -> str:
-    p = Path(path).expanduser()
-    if p.is_absolute():
-        return str(p)
-    in_base = base / p
-    return str(in_base if in_base.exists() or not p.exists() else p.resolve())
-
-
-# ---------------------------------------------------------------------------------------------
-# error messages
-
-
-_MISMATCH = re.compile(r"^must be (.*), got (.*)$", flags=re.S)
-
-
-def format_errors(error: ValidationError) -> list[str]:
-    """Turn pydantic errors into ``dotted.key: message`` lines, one per problem.
-
-    A model validator reports problems of its sub-keys as ``"sub.key: message"`` lines joined
-    by newlines; they are prefixed with the validator's own location. A value that fails
-    every branch of a union (``batch_size: 0`` is neither > 0 nor 'full') gives one line:
-    the specific complaint when a branch had one, else the branches' types joined by "or".
-    """
-    found: dict[str, list[tuple[bool, str]]] = {}
-    for err in error.errors():
-        loc, section = _walk(err["loc"], extra=err["type"] == "extra_forbidden")
-        key = ".".join(str(part) for part in loc)
-        mismatch = err["type"].endswith(("_type", "_parsing", "literal_error", "from_float"))
-        if err["type"] == "extra_forbidden":
-            text = _unknown_key(str(loc[-1]), section)
-        else:
-            text = _message(err)
-        for message in text.split("\n"):
-            sub = re.match(r"^([a-z_][\w.]*): (.*)$", message, flags=re.S)
-            full = (f"{key}.{sub[1]}" if key else sub[1]) if sub else key
-            found.setdefault(full, []).append((mismatch, sub[2] if sub else message))
-    lines = []
-    for key, entries in found.items():
-        deeper = any(k.startswith(f"{key}.") for k in found)
-        specific = [m for mismatch, m in entries if not mismatch]
-        if specific:
-            messages = list(dict.fromkeys(specific))
-        elif deeper:
-            continue  # a mapping was given and its own keys were wrong: those lines say it
-        elif len(entries) > 1:
-            parts = [_MISMATCH.match(m) for _, m in entries]
-            if all(parts):
-                wanted = " or ".join(dict.fromkeys(p[1] for p in parts if p))
-                messages = [f"must be {wanted}, got {parts[0][2]}"]  # type: ignore[index]
-            else:
-                messages = [entries[0][1]]
-        else:
-            messages = [entries[0][1]]
-        lines.extend(f"{key}: {m}" if key else m for m in messages)
-    return lines
-
-
-def _walk(loc: tuple[Any, ...], extra: bool) -> tuple[tuple[Any, ...], type[BaseModel]]:
-    """Map a pydantic error location onto the config's dotted keys.
-
-    Pydantic adds the name of the union branch it tried (``str``, ``InitializerSpec``,
-    ``plateau``, ``literal['full']``...) to the location. Walking the schema tells a real key
-    from a branch name, whatever the user typed. Returns the keys and the section (model)
-    that holds the last one, for the suggestions of an unknown key.
-    """
-    models: list[type[BaseModel]] = [ExperimentConfig]
-    section: type[BaseModel] = ExperimentConfig
-    out: list[Any] = []
-    for i, part in enumerate(loc):
-        if isinstance(part, int):
-            out.append(part)
-            continue
-        holder = next((m for m in models if part in m.model_fields), None)
-        if holder is not None:
-            out.append(part)
-            section = holder
-            models = _models_of(holder.model_fields[part].annotation)
-        elif extra and i == len(loc) - 1:
-            out.append(part)
-            section = models[0] if models else section
-        else:
-            branch = [m for m in models if part in (m.__name__, _tag(m))]
-            models = branch or models  # a plain branch ('str', 'literal[...]') changes nothing
-    return tuple(out), section
-
-
-def _models_of(annotation: Any) -> list[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    return [m for arg in get_args(annotation) for m in _models_of(arg)]
-
-
-def _tag(model: type[BaseModel]) -> str | None:
-    """The ``kind`` a member of a tagged union answers to (``plateau`` for PlateauSchedule)."""
-    field = model.model_fields.get("kind")
-    tags = get_args(field.annotation) if field is not None else ()
-    return tags[0] if len(tags) == 1 else None
-
-
-def _message(err: Any) -> str:
-    kind = err["type"]
-    ctx = err.get("ctx") or {}
-    got = err.get("input")
-    if kind == "missing":
-        return "required"
-    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        op = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<",
-              "less_than_equal": "<="}[kind]  # fmt: skip
-        bound = ctx.get("gt", ctx.get("ge", ctx.get("lt", ctx.get("le"))))
-        if isinstance(bound, float) and bound.is_integer():
-            bound = int(bound)
-        return f"must be {op} {bound}, got {got!r}"
-    if kind == "literal_error":
-        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        if isinstance(got, str) and len(choices) > 1:
-            return names.unknown_name("value", got, choices)
-        return f"must be {' or '.join(repr(c) for c in choices)}, got {got!r}"
-    if kind == "union_tag_invalid":
-        return f"kind must be one of {ctx.get('expected_tags')}, got {ctx.get('tag')!r}"
-    if kind == "union_tag_not_found":
-        return f"needs a 'kind' ({', '.join(names.SCHEDULES)})"
-    if kind == "string_pattern_mismatch":
-        return f"must contain only letters, digits, '.', '_' and '-', got {got!r}"
-    if kind in ("value_error", "assertion_error"):
-        return str(ctx.get("error", err["msg"])).removeprefix("Value error, ")
-    expected = {
-        "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
-        "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false",
-        "bool_parsing": "true or false", "string_type": "a string", "list_type": "a list",
-        "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type": "a mapping",
-    }.get(kind)  # fmt: skip
-    if expected:
-        return f"must be {expected}, got {got!r}"
-    return f"{err['msg']}, got {got!r}"
-
-
-def _unknown_key(key: str, section: type[BaseModel]) -> str:
-    known = list(section.model_fields)
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.7)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"unknown key{hint}; valid: {', '.join(known)}"

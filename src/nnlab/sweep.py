@@ -1,8 +1,8 @@
 """Config -> the list of runs it describes. Pure: imports no backend, trains nothing.
 
-The ``sweep:`` block has a short form (dotted path -> list of values: a grid) and a full form
-(``mode``, ``params``, ``samples``, ``variants``). Every point is crossed with ``repeats`` seeds
-(seed + k) and validated exactly like a base config before anything runs.
+The ``sweep:`` block arrives checked and typed (``config_sweep.SweepConfig``: mode, params,
+samples, variants). Every point is crossed with ``repeats`` seeds (seed + k) and validated
+exactly like a base config before anything runs.
 
 Each ``RunSpec`` carries its fully resolved config (no sweep block, its own seed) and a run id:
 the swept values in words plus the seed, then a short hash of the resolved config, e.g.
@@ -22,14 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnlab.config import ExperimentConfig, set_dotted, validate
+from nnlab.config import ExperimentConfig, validate
+from nnlab.config_document import set_dotted
+from nnlab.config_sweep import VARIANT, SweepConfig
 from nnlab.errors import ConfigError
-
-MODES = ("grid", "zip", "random")
-FULL_FORM_KEYS = ("mode", "params", "samples", "variants")
-DISTRIBUTIONS = ("log_uniform", "uniform", "choice")
-SWEEPABLE_SECTIONS = ("data", "model", "train")
-VARIANT = "variant"  # the axis name of named variants (summary.csv column, plots)
 
 
 @dataclass(frozen=True)
@@ -41,119 +37,11 @@ class RunSpec:
     values: dict[str, Any] = field(default_factory=dict)  # axis -> value (variant: its label)
 
 
-@dataclass(frozen=True)
-class SweepPlan:
-    """A parsed ``sweep:`` block."""
-
-    mode: str = "grid"
-    params: dict[str, Any] = field(default_factory=dict)  # path -> list, or distribution
-    samples: int | None = None
-    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    @property
-    def axes(self) -> list[str]:
-        return ([VARIANT] if self.variants else []) + list(self.params)
-
-
-# ---------------------------------------------------------------------------------------------
-# parsing
-
-
-def parse_sweep(block: dict[str, Any] | None) -> SweepPlan:
-    """Check the ``sweep:`` block's shape; every problem names its key under ``sweep``."""
-    if not block:
-        return SweepPlan()
-    if not isinstance(block, dict):
-        raise ConfigError(f"sweep: must be a mapping, got {type(block).__name__}")
-    if any(k in block for k in FULL_FORM_KEYS):
-        unknown = [k for k in block if k not in FULL_FORM_KEYS]
-        if unknown:
-            raise ConfigError(
-                *(f"sweep.{k}: unknown key in the full form; valid: {', '.join(FULL_FORM_KEYS)}"
-                  for k in unknown)
-            )  # fmt: skip
-        mode = block.get("mode", "grid")
-        params = block.get("params") or {}
-        samples = block.get("samples")
-        variants = block.get("variants") or {}
-    else:
-        mode, params, samples, variants = "grid", block, None, {}
-    problems: list[str] = []
-    if mode not in MODES:
-        problems.append(f"sweep.mode: must be one of {', '.join(MODES)}, got {mode!r}")
-    if not isinstance(params, dict):
-        raise ConfigError(f"sweep.params: must be a mapping of dotted paths, got {params!r}")
-    for path, values in params.items():
-        problems += _check_path(path, "sweep.params" if "params" in block else "sweep")
-        problems += _check_values(path, values, mode)
-    if mode == "random":
-        if not isinstance(samples, int) or isinstance(samples, bool) or samples < 1:
-            problems.append(f"sweep.samples: random mode needs a number of samples >= 1, "
-                            f"got {samples!r}")  # fmt: skip
-    elif samples is not None:
-        problems.append(f"sweep.samples: only applies to mode random, not {mode}")
-    if mode == "zip":
-        lengths = {p: len(v) for p, v in params.items() if isinstance(v, list)}
-        if len(set(lengths.values())) > 1:
-            listed = ", ".join(f"{p} has {n}" for p, n in lengths.items())
-            problems.append(f"sweep.params: zip needs lists of equal length; {listed}")
-    if not isinstance(variants, dict):
-        problems.append(f"sweep.variants: must map labels to settings, got {variants!r}")
-        variants = {}
-    for label, settings in variants.items():
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", str(label)):
-            problems.append(f"sweep.variants.{label}: a label may hold only letters, digits, "
-                            "'.', '_', '+' and '-'")  # fmt: skip
-        if not isinstance(settings, dict):
-            problems.append(f"sweep.variants.{label}: must map dotted paths to values, "
-                            f"got {settings!r}")  # fmt: skip
-            continue
-        for path in settings:
-            problems += _check_path(path, f"sweep.variants.{label}")
-    if problems:
-        raise ConfigError(*problems)
-    return SweepPlan(mode, dict(params), samples, {str(k): v for k, v in variants.items()})
-
-
-def _check_path(path: Any, where: str) -> list[str]:
-    text = str(path)
-    head = text.split(".", 1)[0]
-    if text == "seed" or (head in SWEEPABLE_SECTIONS and "." in text):
-        return []
-    return [f"{where}.{text}: not a sweepable path; use data.<key>, model.<key>, "
-            "train.<key> or seed"]  # fmt: skip
-
-
-def _check_values(path: str, values: Any, mode: str) -> list[str]:
-    if mode == "random" and isinstance(values, dict):
-        if len(values) != 1 or next(iter(values)) not in DISTRIBUTIONS:
-            return [f"sweep.params.{path}: a distribution is one of "
-                    f"{', '.join(DISTRIBUTIONS)}, got {values!r}"]  # fmt: skip
-        (kind, args), = values.items()  # fmt: skip
-        if kind == "choice":
-            ok = isinstance(args, list) and len(args) > 0
-            return [] if ok else [f"sweep.params.{path}: choice needs a list of values"]
-        ok = (isinstance(args, list) and len(args) == 2
-              and all(isinstance(a, int | float) and not isinstance(a, bool) for a in args)
-              and args[0] < args[1])  # fmt: skip
-        if not ok:
-            return [f"sweep.params.{path}: {kind} needs [low, high] with low < high, "
-                    f"got {args!r}"]  # fmt: skip
-        if kind == "log_uniform" and args[0] <= 0:
-            return [f"sweep.params.{path}: log_uniform needs low > 0, got {args[0]!r}"]
-        return []
-    if not isinstance(values, list) or not values:
-        hint = " or a distribution ({log_uniform: [lo, hi]})" if mode == "random" else ""
-        return [f"sweep.{'params.' if mode != 'grid' else ''}{path}: must be a non-empty "
-                f"list of values{hint}, got {values!r}"]  # fmt: skip
-    return []
-
-
 # ---------------------------------------------------------------------------------------------
 # points
 
 
-def points(plan: SweepPlan, seed: int) -> list[dict[str, Any]]:
+def points(plan: SweepConfig, seed: int) -> list[dict[str, Any]]:
     """The sweep's points in order: each maps axis -> value (``variant`` -> label)."""
     if plan.mode == "random":
         rng = random.Random(seed)
@@ -192,25 +80,72 @@ def _round(x: float) -> float:
 # runs
 
 
-def config_hash(run_config: dict[str, Any]) -> str:
-    """Six hex digits of the SHA-256 of the resolved run config (keys sorted).
+# Run ids are how a resumed sweep finds its finished runs, so what the hash covers is a contract
+# (docs: "Run ids"; pinned by tests/test_run_ids.py). Keys are dotted paths into the run config.
 
-    Leaves out the experiment's name, description and device, so renaming does not orphan
-    finished runs; adds the custom builder file's contents, so editing it gives new runs.
+# keys that label the experiment: renaming or describing it must not orphan its finished runs
+LABEL_KEYS = frozenset({"name", "description"})
+# how or where a run executes, or what it records besides its history: never hashed. The
+# entries that are not config keys yet are reserved for when they become ones.
+EXECUTION_KEYS = frozenset({
+    "device", "launcher", "workers", "fused",
+    "train.tensorboard", "train.save_model", "train.checkpoint_every",
+})  # fmt: skip
+# keys added after run ids were first handed out, with their default (as run_dict writes it,
+# JSON values): a run config holding the default hashes as if the key did not exist, so
+# existing run ids stay; any other value changes the id. Register every new key that changes
+# the training here.
+HASH_OMITTED_AT_DEFAULT: dict[str, Any] = {}
+
+
+def config_hash(run_config: dict[str, Any]) -> str:
+    """Six hex digits of the SHA-256 of the resolved run config (keys sorted, JSON).
+
+    Covered: what changes the training: ``data`` (dataset, its parameters and the split),
+    ``model``, ``train`` (numbers, optimizer, loss, metrics, early stopping, schedule,
+    capture), ``backend`` and ``seed``; and, for a custom model, the SHA-256 of the builder
+    file's contents, so editing it gives new runs.
+
+    Not covered: ``LABEL_KEYS`` (name, description), ``EXECUTION_KEYS`` (device, and the
+    launcher, workers, fused, TensorBoard, saved-model and checkpoint keys), and each key of
+    ``HASH_OMITTED_AT_DEFAULT`` while it holds its default. ``repeats`` is not in a run
+    config (each repeat has its own seed).
     """
-    kept = {k: v for k, v in run_config.items() if k not in _UNHASHED}
+    kept = run_config
+    for path in (*LABEL_KEYS, *EXECUTION_KEYS):
+        kept = _without(kept, path)
+    for path, default in HASH_OMITTED_AT_DEFAULT.items():
+        kept = _without(kept, path, only_if=default)
+    kept = dict(kept)
     builder = (run_config.get("model") or {}).get("builder")
     if builder:
         file = Path(builder.rpartition(":")[0])
         kept["builder_sha256"] = (
             hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else None
         )
-    text = json.dumps(kept, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:6]
+    return hashlib.sha256(_json(kept).encode()).hexdigest()[:6]
 
 
-# keys that label a run or say where it runs, not what it computes
-_UNHASHED = ("name", "description", "device")
+_ANY = object()
+
+
+def _without(doc: dict[str, Any], path: str, only_if: Any = _ANY) -> dict[str, Any]:
+    """``doc`` without the dotted ``path`` (only while it holds the JSON value ``only_if``,
+    when given); ``doc`` itself is left as it is."""
+    head, _, rest = path.partition(".")
+    if head not in doc:
+        return doc
+    if rest:
+        child = doc[head]
+        new = _without(child, rest, only_if) if isinstance(child, dict) else child
+        return doc if new is child else {**doc, head: new}
+    if only_if is not _ANY and _json(doc[head]) != _json(only_if):
+        return doc
+    return {k: v for k, v in doc.items() if k != head}
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def _word(value: Any) -> str:
@@ -234,7 +169,7 @@ def expand(config: ExperimentConfig) -> list[RunSpec]:
 
     Raises ``ConfigError`` naming the sweep key and the point when a point is invalid.
     """
-    plan = parse_sweep(config.sweep)
+    plan = config.sweep or SweepConfig()
     # only what the user set: defaults that depend on the data (metrics) stay defaults
     base = config.model_dump(mode="json", exclude={"sweep"}, exclude_unset=True)
     base.pop("repeats", None)

@@ -18,10 +18,9 @@ from typing import Any
 import keras
 import numpy as np
 
-from nnlab import backend, callbacks, capture, compile, diagnose, envinfo, names, store
+from nnlab import backend, callbacks, capture, diagnose, envinfo, keras_objects, names, store
 from nnlab.data import Dataset, load_dataset
-from nnlab.models import build_model
-from nnlab.models._layers import is_regularized
+from nnlab.models import build_model, is_regularized
 from nnlab.sweep import RunSpec
 
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # a write failed for want of space, not the run
@@ -120,12 +119,12 @@ def _fit(
     config, train = spec.config, spec.config.train
     model = build_model(config, data)
     model.compile(
-        optimizer=compile.make_optimizer(train),
-        loss=compile.loss_name(train, data),
-        metrics=compile.make_metrics(train, data),
+        optimizer=keras_objects.make_optimizer(train),
+        loss=keras_objects.loss_name(train, data),
+        metrics=keras_objects.make_metrics(train, data),
     )
-    y_train = compile.prepare_labels(data.y_train, train, data)
-    y_val = compile.prepare_labels(data.y_val, train, data)
+    y_train = keras_objects.prepare_labels(data.y_train, train, data)
+    y_val = keras_objects.prepare_labels(data.y_val, train, data)
     batch = len(data.x_train) if train.batch_size == "full" else train.batch_size
     eval_batch = max(batch, EVAL_BATCH)
 
@@ -136,7 +135,7 @@ def _fit(
     writer.write_row(0, logs, callbacks.current_lr(model), time.perf_counter() - t0)
     cbs: list[keras.callbacks.Callback] = []
     if train.capture:
-        loss = compile.loss_name(train, data)
+        loss = keras_objects.loss_name(train, data)
         cap = capture.Capture(model, run_dir, train.capture, data.x_train, y_train, batch, loss,
                               spec.seed)  # fmt: skip
         captured.append(cap)
@@ -170,9 +169,9 @@ def _fit(
     out["steps_per_epoch"] = math.ceil(len(data.x_train) / batch)
     out["n_train"], out["n_val"] = len(data.x_train), len(data.x_val)
     out["baseline_accuracy"] = data.majority_baseline()
-    out["baseline_loss"] = data.no_skill_loss(compile.loss_name(train, data))
-    out["task"], out["loss"] = data.task, compile.loss_name(train, data)
-    out["metrics"] = compile.metric_names(train, data)
+    out["baseline_loss"] = data.no_skill_loss(keras_objects.loss_name(train, data))
+    out["task"], out["loss"] = data.task, keras_objects.loss_name(train, data)
+    out["metrics"] = keras_objects.metric_names(train, data)
     if guard.diverged_epoch is not None:
         out["status"] = store.DIVERGED
         out["diverged_epoch"] = guard.diverged_epoch
@@ -184,7 +183,7 @@ def _fit(
     if stopper and stopper[0].restore_best_weights and stopper[0].best_weights is not None:
         out["weights_epoch"] = stopper[0].best_epoch + 1
     if data.x_test is not None and data.y_test is not None:
-        y_test = compile.prepare_labels(data.y_test, train, data)
+        y_test = keras_objects.prepare_labels(data.y_test, train, data)
         out["test"] = _evaluate(model, data.x_test, y_test, eval_batch)
     return model, out
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from nnlab.models._conv import build_cnn, build_lenet5
 from nnlab.models._custom import build_custom, load_builder
+from nnlab.models._layers import class_name, initializer, is_regularized, leaf_layers
 from nnlab.models._mlp import build_mlp
 
 if TYPE_CHECKING:
@@ -28,4 +29,13 @@ def build_model(config: ExperimentConfig, data: Dataset) -> keras.Model:
     return BUILDERS[config.model.kind](config, data)
 
 
-__all__ = ["BUILDERS", "build_model", "load_builder"]
+__all__ = [
+    "BUILDERS",
+    "build_custom",
+    "build_model",
+    "class_name",
+    "initializer",
+    "is_regularized",
+    "leaf_layers",
+    "load_builder",
+]

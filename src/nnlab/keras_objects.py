@@ -1,5 +1,5 @@
-"""Keras objects named by ``train``: optimizer, loss and metrics, and the checks made on them
-before anything trains (``preflight``)."""
+"""Keras objects named by ``train``: optimizer, loss and metrics, the labels in the form the
+loss expects, and the checks made on them before anything trains (``preflight``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import inspect
 from typing import TYPE_CHECKING, Any
 
 from nnlab import names
-from nnlab.config import DEFAULT_METRICS, logged_keys
+from nnlab.config import DEFAULT_METRICS
 from nnlab.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def preflight(config: ExperimentConfig, data: Dataset | None = None) -> None:
     """
     import keras
 
-    from nnlab.models._layers import class_name, initializer
+    from nnlab.models import class_name, initializer
 
     problems: list[str] = []
     opt = config.train.optimizer
@@ -124,7 +124,7 @@ def _builder_returns_a_model(config: ExperimentConfig, data: Dataset) -> list[st
     raises is left to the run, which records the error (as for any failing run)."""
     import keras
 
-    from nnlab.models._custom import build_custom
+    from nnlab.models import build_custom
 
     try:
         build_custom(config, data)
@@ -204,14 +204,7 @@ def _task_problems(config: ExperimentConfig, data: Dataset) -> list[str]:
             )
         if "top5_accuracy" in metrics:
             problems.append("train.metrics: top5_accuracy needs more than 5 classes")
-    logged = logged_keys(metrics)
-    for key in ("early_stopping", "lr_schedule"):
-        monitor = getattr(getattr(train, key), "monitor", None)
-        if monitor is not None and monitor not in logged:
-            problems.append(
-                f"train.{key}.monitor: {monitor!r} is never logged on {data.task} data; "
-                f"valid: {', '.join(sorted(logged))}"
-            )
+    problems += [f"train.{p}" for p in train.unlogged_monitors(metrics, data.task)]
     return problems
 
 
