@@ -13,6 +13,15 @@ import pandas as pd
 from nnlab.config import validate
 from nnlab.sweep import RunSpec, expand
 
+# a history.csv as a run writes it: a header and four complete epochs
+HEADER = "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,epoch_seconds\n"
+ROWS = [
+    "0,0.70,0.50,0.71,0.48,0.01,0.0\n",
+    "1,0.50,0.70,0.55,0.66,0.01,0.1\n",
+    "2,0.40,0.80,0.45,0.74,0.01,0.1\n",
+    "3,0.30,0.85,0.47,0.72,0.01,0.1\n",
+]
+
 # a tiny, fast circles experiment; tests override what they study
 TINY: dict[str, Any] = {
     "name": "tiny",

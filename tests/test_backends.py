@@ -18,6 +18,7 @@ from nnlab import backend
 from helpers import TINY
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["jax", "torch"])
 def test_run_on_another_backend(tmp_path: Path, name: str):
     if importlib.util.find_spec(name) is None:
@@ -51,6 +52,7 @@ def test_missing_backend_is_named_with_its_install_command():
     ]
 
 
+@pytest.mark.slow
 def test_native_notices_during_an_import_are_held_back_unless_it_fails(capfd):
     with backend._native_stderr_muted("nnlab_no_such_module_a"):
         os.write(2, b"a notice nobody can act on\n")

@@ -154,6 +154,7 @@ print(float(np.max(np.abs(got - want))), float(np.max(np.abs(want))))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["tensorflow", "jax", "torch"])
 def test_kernel_gradients_match_the_analytic_gradient_on_each_backend(name):
     if importlib.util.find_spec(name) is None:

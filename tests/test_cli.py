@@ -267,6 +267,7 @@ def test_failed_run_exits_1_and_is_recorded(tmp_path):
     assert "RuntimeError('boom')" in res["traceback"]
 
 
+@pytest.mark.slow
 def test_a_run_out_of_memory_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
     import tensorflow as tf
 
@@ -488,6 +489,7 @@ def test_commands_that_do_not_train_never_import_a_backend(tmp_path, args):
     assert "EXIT 0 LOADED []" in out.stdout, out.stdout + out.stderr
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_history_and_the_same_command_finishes(tmp_path):
     doc = merge(TINY, {"train": {"epochs": 100}})
     config = write_config(tmp_path, doc)

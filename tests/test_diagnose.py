@@ -276,6 +276,7 @@ SHAPES = merge(
 )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_real_runs_show_the_shapes(tmp_path: Path):
     config = tmp_path / "shapes.yaml"
     config.write_text(yaml.safe_dump(SHAPES))

@@ -106,6 +106,7 @@ def test_rerun_trains_nothing_and_dry_run_says_so(grid_run):
     assert "8 runs (0 to train, 8 already finished)" in dry.output
 
 
+@pytest.mark.slow
 def test_two_workers_give_the_same_runs_as_one(grid_run, tmp_path):
     one = {(r["run_id"], r["status"]) for r in summary(grid_run[0] / "runs" / "grid")}
     proc = nnlab("run", grid_run[1], "--out", tmp_path, "--workers", "2", "-q")
@@ -136,6 +137,7 @@ def wait_for_progress(exp_dir: Path, n: int, timeout: float = 240, busy: int = 1
     raise AssertionError(f"never saw {n} runs completed and {busy} in progress in {timeout}s")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_sigint_mid_sweep_then_the_same_command_finishes_only_the_rest(tmp_path, workers):
     doc = merge(GRID, {"train": {"epochs": 12}})
@@ -161,6 +163,7 @@ def test_sigint_mid_sweep_then_the_same_command_finishes_only_the_rest(tmp_path,
     assert {r["status"] for r in summary(exp)} == {"completed"}
 
 
+@pytest.mark.slow
 def test_sigkill_of_the_process_group_then_resume(tmp_path):
     doc = merge(GRID, {"train": {"epochs": 12}})
     config = write(tmp_path, doc)
@@ -212,6 +215,7 @@ def gone(pid: int) -> bool:
     return fields is None or fields[0] in ("Z", "X")  # a zombie not yet reaped has ended
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 def test_kill_9_of_the_command_alone_stops_its_workers_and_the_same_command_finishes(tmp_path):
     """kill -9 of the main process only, as `kill -9 PID` or the out-of-memory killer does
@@ -249,6 +253,7 @@ def test_kill_9_of_the_command_alone_stops_its_workers_and_the_same_command_fini
     assert {r["status"] for r in summary(exp)} == {"completed"} and len(summary(exp)) == 2
 
 
+@pytest.mark.slow
 def test_ctrl_c_of_a_long_sweep_with_workers_exits(tmp_path):
     """The runs not yet handed out wait in the main process's queue, more than its pipe holds
     (about 50 specs): after Ctrl-C they are dropped, and the command exits instead of waiting
@@ -275,6 +280,7 @@ def test_ctrl_c_of_a_long_sweep_with_workers_exits(tmp_path):
     assert statuses <= {"completed", "interrupted"} and len(store.run_dirs(exp)) < 150
 
 
+@pytest.mark.slow
 def test_the_next_command_marks_runs_a_dead_command_left_running(tmp_path):
     """A record that still says `running` when a command takes the lock was left by a command
     that died; it is marked interrupted, with why, even when the config no longer has that
@@ -328,6 +334,7 @@ def test_impossible_points_do_not_stop_the_others(tmp_path):
     assert failed["error"] == "RuntimeError: no model today"
 
 
+@pytest.mark.slow
 def test_a_worker_that_dies_fails_its_run_and_the_rest_finish(tmp_path):
     (tmp_path / "die.py").write_text(
         "import os, signal\ndef build():\n    os.kill(os.getpid(), signal.SIGKILL)\n"
@@ -423,6 +430,7 @@ def build(input_shape, num_outputs, output_activation):
 """
 
 
+@pytest.mark.slow
 def test_a_full_disk_in_a_worker_is_a_clear_error_and_the_same_command_finishes(tmp_path):
     (tmp_path / "full.py").write_text(FULL_DISK_BUILDER)
     (tmp_path / "disk-is-full").touch()
@@ -534,6 +542,7 @@ def test_a_worker_whose_command_dies_while_it_plots_keeps_the_run_completed(tmp_
     assert [e[0] for e in events] == ["start", "epoch", "epoch", "epoch", "cancelled"]
 
 
+@pytest.mark.slow
 def test_a_worker_starts_with_ctrl_c_ignored():
     """Ctrl-C reaches the whole process group, workers still starting up included: they must
     start with SIGINT ignored, not die with a traceback before they can ignore it."""
@@ -565,6 +574,7 @@ def sigint_ignored(pid: int) -> bool | None:
     return bool(int(mask, 16) & (1 << (signal.SIGINT - 1)))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
 def test_ctrl_c_while_the_workers_start_is_quiet(tmp_path):
     """Ctrl-C in a terminal goes to the whole process group, workers still importing nnlab

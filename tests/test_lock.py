@@ -37,6 +37,7 @@ def hold(exp: Path) -> subprocess.Popen[str]:
     return proc
 
 
+@pytest.mark.slow
 def test_a_second_command_is_refused_with_the_holder_and_changes_nothing(tmp_path):
     config = tmp_path / "tiny.yaml"
     config.write_text(yaml.safe_dump(TINY))
@@ -59,6 +60,7 @@ def test_a_second_command_is_refused_with_the_holder_and_changes_nothing(tmp_pat
         holder.wait()
 
 
+@pytest.mark.slow
 def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
     config = tmp_path / "tiny.yaml"
     config.write_text(yaml.safe_dump(TINY))

@@ -16,17 +16,9 @@ import pytest
 from nnlab import results, store
 from nnlab.errors import NnlabError
 
+from helpers import HEADER, ROWS
+
 # ---------------------------------------------------------------------------- histories
-
-HEADER = "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,epoch_seconds\n"
-
-
-ROWS = [
-    "0,0.70,0.50,0.71,0.48,0.01,0.0\n",
-    "1,0.50,0.70,0.55,0.66,0.01,0.1\n",
-    "2,0.40,0.80,0.45,0.74,0.01,0.1\n",
-    "3,0.30,0.85,0.47,0.72,0.01,0.1\n",
-]
 
 
 @pytest.mark.parametrize(

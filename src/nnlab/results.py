@@ -279,6 +279,15 @@ def sample_std(values: np.ndarray) -> float:
     return float(np.std(values, ddof=STD_DDOF)) if values.size > 1 else 0.0
 
 
+def by_epoch(series: Sequence[pd.Series]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The runs' series (indexed by epoch) side by side, a column per run, keeping only the
+    epochs where at least one run has a value; and how many runs have one at each epoch
+    (fewer at the end when early stopping cut some runs short)."""
+    table = pd.concat(series, axis=1, ignore_index=True).sort_index()
+    n = table.notna().sum(axis=1).to_numpy()
+    return table[n > 0], n[n > 0]
+
+
 @dataclass(frozen=True)
 class RunGroup:
     """The runs of one sweep point: the same swept values, different seeds."""

@@ -11,16 +11,6 @@ import pandas as pd
 
 from nnlab import results, store
 
-HEADER = "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,epoch_seconds\n"
-
-
-ROWS = [
-    "0,0.70,0.50,0.71,0.48,0.01,0.0\n",
-    "1,0.50,0.70,0.55,0.66,0.01,0.1\n",
-    "2,0.40,0.80,0.45,0.74,0.01,0.1\n",
-    "3,0.30,0.85,0.47,0.72,0.01,0.1\n",
-]
-
 
 def history(n: int = 6, *, lr: list[float] | None = None, val: bool = True) -> pd.DataFrame:
     """A run whose validation loss is lowest at epoch 3 and accuracy highest at epoch 4."""

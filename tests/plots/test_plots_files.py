@@ -14,8 +14,6 @@ import pytest
 from plot_builders import (
     AXIS_BS,
     AXIS_LR,
-    HEADER,
-    ROWS,
     batches_text,
     boundary_frame,
     history,
@@ -29,6 +27,8 @@ from plot_builders import (
 from nnlab import plots, results, store
 from nnlab.errors import NnlabError
 from nnlab.plots import comparison
+
+from helpers import HEADER, ROWS
 
 # ---------------------------------------------------------------------------- one run
 

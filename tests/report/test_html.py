@@ -60,6 +60,7 @@ def check(html: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=300)  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not CHROMIUM.is_file(), reason="needs /usr/bin/chromium")
 def test_chromium_loads_every_image_and_catches_a_broken_one(experiment, tmp_path):
     _, html_path = report.write_report(experiment)
@@ -88,6 +89,7 @@ def test_chromium_loads_every_image_and_catches_a_broken_one(experiment, tmp_pat
     assert check(tmp_path / "missing.html").returncode == 2
 
 
+@pytest.mark.slow
 def test_chromium_script_reports_a_missing_browser(experiment, tmp_path):
     _, html_path = report.write_report(experiment)
     out = check(html_path, "--chromium", str(tmp_path / "no-chromium"))

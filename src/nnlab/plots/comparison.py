@@ -105,10 +105,7 @@ def _mean_curve(histories: Sequence[pd.DataFrame], column: str) -> MeanCurve | N
         series.append(s[~s.index.duplicated(keep="last")])
     if not series:
         return None
-    table = pd.concat(series, axis=1, ignore_index=True).sort_index()
-    n = table.notna().sum(axis=1).to_numpy()
-    table = table[n > 0]
-    n = n[n > 0]
+    table, n = results.by_epoch(series)
     if not len(table):
         return None
     std = table.std(axis=1, ddof=STD_DDOF).to_numpy(dtype=float)

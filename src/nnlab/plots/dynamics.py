@@ -322,10 +322,7 @@ def _seed_band(series: Sequence[pd.Series], log: bool) -> SeedBand | None:
     series = [s for s in series if len(s)]
     if not series:
         return None
-    table = pd.concat(series, axis=1, ignore_index=True).sort_index()
-    n = table.notna().sum(axis=1).to_numpy()
-    table = table[n > 0]
-    n = n[n > 0]
+    table, n = results.by_epoch(series)
     data = np.log(table) if log else table
     center = data.mean(axis=1).to_numpy(dtype=float)
     spread = data.std(axis=1, ddof=STD_DDOF).to_numpy(dtype=float)
