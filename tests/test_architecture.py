@@ -13,6 +13,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "nnlab"
 MAX_LINES = 500
 
 READING = ("results", "compare", "plots", "report", "listing")
+# inside the reading wing, a module may use only those before it (results is the only reader)
+READING_ORDER = {"results": 0, "compare": 1, "listing": 1, "plots": 2, "report": 3}
 TRAINING = ("config", "config_document", "config_errors", "config_sweep", "sweep", "execute",
             "launchers", "train", "data", "models", "keras_objects", "callbacks", "capture",
             "summary", "store", "backend", "envinfo", "display")  # fmt: skip
@@ -34,13 +36,17 @@ MODULES = {module_name(p): p for p in sorted(SRC.rglob("*.py"))}
 
 
 def imports(path: Path) -> list[tuple[str, list[str]]]:
-    """(module, names) of every import in the file, those inside functions included."""
+    """(module, names) of every import in the file, those inside functions included; a
+    relative import is resolved against the file's package."""
+    package = ["nnlab", *path.relative_to(SRC).parent.parts]
     out = []
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             out += [(a.name, []) for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            out.append((node.module, [a.name for a in node.names]))
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            out.append((module, [a.name for a in node.names]))
     return out
 
 
@@ -85,6 +91,11 @@ def test_the_wings_meet_only_at_the_top(module):
         assert not used & (set(TRAINING) - {"store"}), f"{module} (reading wing) imports {used}"
     if top(module) in BELOW:
         assert not used & set(READING + TRAINING) - {"store"}, f"{module} imports {used}"
+    if top(module) not in TOP:
+        assert not used & {"cli", "hooks"}, f"{module} imports the top, which joins the wings"
+    if top(module) in READING:
+        later = {m for m in used & set(READING) if READING_ORDER[m] > READING_ORDER[top(module)]}
+        assert not later, f"{module} imports {later}, later in the reading wing"
 
 
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if top(m) in READING + BELOW))
@@ -105,6 +116,16 @@ def test_no_private_name_is_imported_from_another_module(module):
         parts = target.split(".")
         if parts[-1].startswith("_") and parts[-1] != "__init__" and parts[0] != package:
             crossing.append(target)
+    tree = ast.parse(MODULES[module].read_text())
+    aliases = {a.asname or a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+               and (node.module or "").startswith("nnlab") for a in node.names}  # fmt: skip
+    crossing += [
+        f"{node.value.id}.{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+        and node.value.id in aliases and node.attr.startswith("_")
+        and not node.attr.startswith("__")
+    ]  # fmt: skip
     assert crossing == []
 
 

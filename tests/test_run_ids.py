@@ -5,6 +5,7 @@ restructuring; a change here is a breaking change and must be listed in CHANGELO
 from __future__ import annotations
 
 import copy
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,35 @@ def test_what_the_hash_covers_changes_the_id():
         set_dotted(changed, key, value)
         assert config_hash(changed) != PIMA_HASH, key
     assert run == pima_run()  # hashing changed nothing in the run config
+
+
+# every id of every shipped config, in order: SHA-256 of the ids joined by newlines (computed
+# on 83c20ad, before the restructuring, and on 0.2.0 alike)
+ALL_IDS = {
+    "blobs-minibatch-loss.yaml": (6, "d201d36ea3e37f32"),
+    "cifar10-lenet5.yaml": (6, "355c40e5eb00ec77"),
+    "circles-activation-depth.yaml": (9, "c25a169e2d032a94"),
+    "circles-batch-gradient-descent.yaml": (9, "9230dd6cb1be615d"),
+    "circles-plateau-and-batch-norm.yaml": (9, "2db535bbeccae1cb"),
+    "circles-small-data-regularization.yaml": (12, "5df535f092616208"),
+    "circles-sweep.yaml": (12, "13616897e3b5a8f5"),
+    "circles.yaml": (1, "79317c9f1e879ae2"),
+    "mnist-learning-rate.yaml": (9, "7b3db5e80da9e4d6"),
+    "mnist-mlp.yaml": (3, "e62eb863fb1eb45a"),
+    "pima-batch-size.yaml": (9, "f7c369b2cc973c3a"),
+    "pima-learning-rate-search.yaml": (24, "938bca93ac2f3931"),
+    "pima-learning-rate.yaml": (6, "88bddca8671cb5c6"),
+    "pima.yaml": (1, "e64b4c5897f6ea48"),
+    "vanishing-gradients.yaml": (9, "3842517ee94258a5"),
+}
+
+
+def test_every_shipped_config_is_pinned():
+    assert sorted(ALL_IDS) == sorted(p.name for p in CONFIGS.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("config", sorted(ALL_IDS))
+def test_every_id_of_every_shipped_config_is_pinned(config):
+    ids = [s.run_id for s in expand(load_config(CONFIGS / config)[0])]
+    digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
+    assert (len(ids), digest) == ALL_IDS[config]

@@ -37,6 +37,8 @@ from nnlab.config_errors import format_errors
 from nnlab.config_sweep import SweepConfig
 from nnlab.errors import ConfigError
 
+# the names a config may use: the dataset registry (data/_registry.py) and the model builders
+# (models/__init__.py) are keyed by these, and check at import that they cover them all
 DATASETS = ("pima", "mnist", "cifar10", "circles", "moons", "blobs", "digits", "csv")
 GENERATED = ("circles", "moons", "blobs")
 IMAGE_DATASETS = ("mnist", "cifar10", "digits")
@@ -76,7 +78,7 @@ def _numeric(model: type[BaseModel], key: str) -> bool:
 
 
 class DataConfig(_Strict):
-    name: Literal["pima", "mnist", "cifar10", "circles", "moons", "blobs", "digits", "csv"]
+    name: Literal[*DATASETS]  # type: ignore[valid-type]
     path: str | None = None
     subset: Annotated[int, Field(gt=0)] | None = None
     validation: Annotated[float, Field(gt=0, lt=1)] | Literal["test"] = 0.25
@@ -147,7 +149,7 @@ class InitializerSpec(_Strict):
 
 
 class ModelConfig(_Strict):
-    kind: Literal["mlp", "lenet5", "cnn", "custom"] = "mlp"
+    kind: Literal[*MODEL_KINDS] = "mlp"  # type: ignore[valid-type]
     hidden: list[Annotated[int, Field(gt=0)]] = Field(default_factory=lambda: [12, 8])
     activation: str = "relu"
     initializer: str | InitializerSpec = "glorot_uniform"

@@ -4,11 +4,10 @@ read through ``results``."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
-from nnlab import lock, names, results, store
+from nnlab import lock, results, store
 from nnlab.errors import NnlabError
 from nnlab.names import is_maximized
 
@@ -21,12 +20,9 @@ def run_rows(exp_dir: Path) -> list[dict[str, str]]:
     command holds the experiment, left by one that stopped before recording an end (shown
     as ``stale``)."""
     path = exp_dir / store.SUMMARY_FILE
-    rows: list[dict[str, str]] = []
-    if path.is_file():
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
+    rows = results.read_summary_text(path)
     listed = {r.get("run_id") for r in rows}
-    records = {run.name: store.read_json(run / store.RESULT_FILE) or {}
+    records = {run.name: results.read_record(run) or {}
                for run in store.run_dirs(exp_dir) if run.name not in listed}  # fmt: skip
     if path.is_file():
         records = {r: res for r, res in records.items() if res.get("status") == store.RUNNING}
@@ -64,7 +60,7 @@ def table(directory: Path) -> tuple[str, list[str], list[list[str]]]:
     rows = []
     for exp in experiments:
         runs = run_rows(exp)
-        target = names.target_column(list(runs[0]) if runs else [])
+        target = results.target_column_of(runs)
         done = sum(r.get("status") in store.FINISHED for r in runs)
         failed = sum(r.get("status") == store.FAILED for r in runs)
         values = [float(r[target]) for r in runs if target and r.get(target)]
@@ -78,7 +74,7 @@ def table(directory: Path) -> tuple[str, list[str], list[list[str]]]:
 
 def _runs(exp_dir: Path) -> tuple[str, list[str], list[list[str]]]:
     runs = run_rows(exp_dir)
-    target = names.target_column(list(runs[0]) if runs else [])
+    target = results.target_column_of(runs)
     cols = ["run", "status", "epochs", target.removeprefix("best_") if target else "best",
             "wall s", "diagnosis"]  # fmt: skip
     rows = [[r.get("run_id", ""), r.get("status", ""), r.get("epochs_run", ""),

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from nnlab import names, store
 from nnlab.errors import NnlabError
@@ -126,6 +127,41 @@ def read_summary(path: str | Path) -> pd.DataFrame:
     return df
 
 
+def read_record(run_dir: str | Path) -> dict[str, Any] | None:
+    """A run's ``result.json`` (its status, numbers, diagnosis), or None when it has none or
+    it cannot be read."""
+    return store.read_json(Path(run_dir) / store.RESULT_FILE)
+
+
+def read_env(run_dir: str | Path) -> dict[str, Any] | None:
+    """A run's ``env.json`` (versions, host, device), or None."""
+    return store.read_json(Path(run_dir) / store.ENV_FILE)
+
+
+def read_config_text(path: str | Path) -> tuple[str, dict[str, Any]]:
+    """A config file as written (``experiment.yaml``, a run's ``config.yaml``) and as a
+    mapping; ``("", {})`` when it cannot be read, an empty mapping when it does not parse."""
+    try:
+        source = Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return "", {}
+    try:
+        doc = yaml.safe_load(source)
+    except yaml.YAMLError:
+        doc = None
+    return source, doc if isinstance(doc, dict) else {}
+
+
+def read_summary_text(path: str | Path) -> list[dict[str, str]]:
+    """The rows of a ``summary.csv`` with every cell as written (for ``nnlab ls``, which shows
+    them as text); no rows when there is no file."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            return list(csv.DictReader(f))
+    except FileNotFoundError:
+        return []
+
+
 def record_row(run_id: str, record: dict[str, Any] | None) -> dict[str, Any]:
     """A summary-like row of one run from its ``result.json`` (``record``): status (a run
     without a record never finished: ``running``), epochs_run, best_epoch, wall_s,
@@ -148,7 +184,7 @@ def summary_from_results(runs: Sequence[Path]) -> pd.DataFrame:
     run folder, for an experiment written before ``summary.csv`` existed."""
     rows = []
     for run in runs:
-        row = record_row(Path(run).name, store.read_json(Path(run) / store.RESULT_FILE))
+        row = record_row(Path(run).name, read_record(run))
         del row[DIAGNOSIS]
         rows.append(row)
     df = pd.DataFrame(rows, columns=None if rows else [RUN_ID, STATUS])
@@ -250,6 +286,11 @@ def group_label(values: dict[str, str], short: dict[str, str]) -> str:
 def target_column(summary: pd.DataFrame) -> str | None:
     """The summary column the runs are ranked by (see :func:`nnlab.names.target_column`)."""
     return names.target_column([str(c) for c in summary.columns])
+
+
+def target_column_of(rows: list[dict[str, str]]) -> str | None:
+    """:func:`target_column` of rows read by :func:`read_summary_text`."""
+    return names.target_column(list(rows[0]) if rows else [])
 
 
 def numbers(summary: pd.DataFrame, column: str) -> np.ndarray:

@@ -108,11 +108,11 @@ def worker_main(
     current: list[str] = []  # the run in progress
 
     def emit(event: Event | DiskError) -> None:
-        if isinstance(event, RunStarted):
-            current[:] = [event.run_id]
-        elif isinstance(event, RunFinished):
+        if isinstance(event, RunFinished):
             current.clear()
         events.put((KINDS[type(event)], pid, event))
+        if isinstance(event, RunStarted):  # only once the main process can know of it
+            current[:] = [event.run_id]
 
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides about Ctrl-C
@@ -286,12 +286,14 @@ class _Pool:
             left = self.taken.pop(pid, [])
             if current is None and not left:
                 continue  # it took its stop sign and left
-            for run_id in left or [current]:
-                when = "during the run" if run_id == current else "before this run started"
-                result = store.record_end(self.exp_dir / run_id, run_id, store.FAILED,
-                                          f"the worker process died (exit code {p.exitcode}) "
-                                          f"{when}; out of memory is the usual cause")  # fmt: skip
-                self.settle(None, run_id, result)
+            # the runs of its unit it never started stay without a record: the next command
+            # trains them (a failed record would overwrite one a --force run was replacing)
+            self.remaining -= len([r for r in left if r != current])
+            if current is not None:
+                why = (f"the worker process died (exit code {p.exitcode}) during the run; out "
+                       "of memory is the usual cause")  # fmt: skip
+                result = store.record_end(self.exp_dir / current, current, store.FAILED, why)
+                self.settle(None, current, result)
             self.spawn(setup)
 
     def stop_workers(self, why: str) -> None:
@@ -305,6 +307,8 @@ class _Pool:
                     os.kill(pid, signal.SIGTERM)
 
         def settle(pid: int | None, run_id: str, result: dict[str, Any] | None) -> None:
+            if result is None:  # its worker never said how it ended: its record may know
+                result = store.read_json(self.exp_dir / run_id / store.RESULT_FILE)
             if result is None or result.get("status") in store.STOPPED:
                 try:  # say why (a worker's own record says Ctrl-C, whatever stopped it)
                     result = store.record_end(self.exp_dir / run_id, run_id, store.INTERRUPTED,

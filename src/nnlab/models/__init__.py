@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from nnlab.config import MODEL_KINDS
 from nnlab.models._conv import build_cnn, build_lenet5
 from nnlab.models._custom import build_custom, load_builder
 from nnlab.models._layers import class_name, initializer, is_regularized, leaf_layers
@@ -22,6 +23,7 @@ BUILDERS: dict[str, Callable[[Any, Any], Any]] = {
     "cnn": build_cnn,
     "custom": build_custom,
 }
+assert tuple(BUILDERS) == MODEL_KINDS, "every model kind the config accepts needs a builder"
 
 
 def build_model(config: ExperimentConfig, data: Dataset) -> keras.Model:

@@ -64,7 +64,7 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     """
     run_dir = Path(run_dir)
     history = results.read_history(run_dir / store.HISTORY_FILE)
-    result = store.read_json(run_dir / store.RESULT_FILE)
+    result = results.read_record(run_dir)
     title = run_title(run_dir, result)
     diverged = (result or {}).get("diverged_epoch")
     diverged_epoch = int(diverged) if isinstance(diverged, int | float) else None
@@ -120,7 +120,7 @@ def plot_run_dynamics(run_dir: str | Path) -> list[Path]:
         except NnlabError:
             continue
         if panels:
-            title = title or run_title(run_dir, store.read_json(run_dir / store.RESULT_FILE))
+            title = title or run_title(run_dir, results.read_record(run_dir))
             written.append(draw_dynamics.draw_layer_panels(panels, title, subtitle, out / plot))
     if (run_dir / store.BATCHES_FILE).is_file():
         try:
@@ -129,7 +129,7 @@ def plot_run_dynamics(run_dir: str | Path) -> list[Path]:
             batches = None
         panels_b = dynamics.batch_panels(batches) if batches is not None and len(batches) else []
         if panels_b:
-            title = title or run_title(run_dir, store.read_json(run_dir / store.RESULT_FILE))
+            title = title or run_title(run_dir, results.read_record(run_dir))
             per_epoch = dynamics.steps_per_epoch(batches) if batches is not None else None
             written.append(
                 draw_dynamics.draw_batches(panels_b, per_epoch, title, out / BATCHES_PLOT)

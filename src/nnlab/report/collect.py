@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from nnlab import diagnose, store
 from nnlab.compare import Baseline, SeedVerdict, majority_baseline, seed_verdict
@@ -32,7 +31,10 @@ from nnlab.report.cells import (
 )
 from nnlab.results import (
     experiment_summary,
+    read_config_text,
+    read_env,
     read_history,
+    read_record,
     statuses,
     sweep_axes,
     target_column,
@@ -131,18 +133,6 @@ def _parse_time(value: Any) -> datetime | None:
         return datetime.fromisoformat(str(value))
     except (TypeError, ValueError):
         return None
-
-
-def _read_yaml(path: Path) -> tuple[str, dict[str, Any]]:
-    try:
-        source = path.read_text(encoding="utf-8")
-    except OSError:
-        return "", {}
-    try:
-        doc = yaml.safe_load(source)
-    except yaml.YAMLError:
-        doc = None
-    return source, doc if isinstance(doc, dict) else {}
 
 
 def _caption(name: str) -> str:
@@ -330,7 +320,7 @@ def _fill_diagnoses(
         ):
             try:
                 rows = read_history(run_dirs[rid] / store.HISTORY_FILE).to_dict("records")
-                _, run_doc = _read_yaml(run_dirs[rid] / store.CONFIG_FILE)
+                _, run_doc = read_config_text(run_dirs[rid] / store.CONFIG_FILE)
                 regularized = diagnose.config_regularized((run_doc or {}).get("model") or {})
                 res["diagnosis"] = diagnose.diagnose_result(rows, res, regularized)
             except Exception:  # an unreadable history: the run goes without a diagnosis
@@ -373,12 +363,12 @@ def collect(directory: str | Path) -> Report:
     if "run_id" not in summary.columns:
         summary = pd.DataFrame({"run_id": pd.Series(dtype=str), "status": pd.Series(dtype=str)})
     results = {
-        rid: store.read_json(run_dirs[rid] / store.RESULT_FILE) or {}
+        rid: read_record(run_dirs[rid]) or {}
         for rid in (text(r) for r in summary["run_id"])
         if rid in run_dirs
     }
     summary = _fill_diagnoses(summary, results, run_dirs)
-    config_yaml, doc = _read_yaml(directory / config_file)
+    config_yaml, doc = read_config_text(directory / config_file)
 
     target = target_column(summary)
     maximize = target is not None and is_maximized(target.removeprefix("best_"))
@@ -423,11 +413,9 @@ def collect(directory: str | Path) -> Report:
             wall += f" (sum of run times; {duration((max(ends) - min(starts)).total_seconds())}"
             wall += " from the first start to the last finish)"
     env_run = run_dirs.get(best_id or "") or next(iter(run_dirs.values()), None)
-    env = store.read_json(env_run / store.ENV_FILE) if env_run else None
+    env = read_env(env_run) if env_run else None
     if env is None:
-        env = next(
-            (e for d in run_dirs.values() if (e := store.read_json(d / store.ENV_FILE))), None
-        )
+        env = next((e for d in run_dirs.values() if (e := read_env(d))), None)
 
     name = text(doc.get("name")) or (
         directory.resolve().parent.name if kind == "run" else directory.resolve().name

@@ -1,54 +1,43 @@
-"""What a run's learning curves say, in one label and one sentence.
+"""The rules of the diagnosis, in ``RULES`` in the order they are checked, and the labels
+they give.
 
-The rules read history.csv (epoch 0 is the untrained model). ``RULES`` lists them in the order
-they are checked: small functions, each named for what it detects, that take the ``Facts`` of
-a run and give its label or None. The first label given is the diagnosis (``fallback_good_fit``
-when none is). The thresholds are the constants below; each rule's docstring says how it uses
-them, and docs/diagnosis.md lists the rules with real runs that show each label.
-
-When early stopping restored the best weights, the curves are read up to the epoch whose
-weights were kept. With dropout, noise or batch norm (``regularized``) the untrained loss of
-epoch 0 is not compared with the training loss of epoch 1 (one is measured with them off, the
-other on). Pure Python and numpy: ``nnlab report`` uses it on finished runs too.
+Each rule is a small function, named for what it detects, that takes the ``Facts`` of a run
+(``facts.py``) and gives its label or None; the first label given is the diagnosis
+(``fallback_good_fit`` when none is). Each rule's docstring says how it uses the thresholds of
+``facts.py``; docs/diagnosis.md lists the rules with real runs that show each label.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from functools import cached_property
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from nnlab import names
-
-DIVERGED_RATIO = 1.5
-NEVER_FELL = 1.01
-CLIMBED_BACK = 0.5
-SPIKE = 0.5
-SPIKE_MIN = 0.1
-MIN_EPOCHS = 5
-OSCILLATION_FLIPS = 0.4
-ACCURACY_STEP = 0.03
-LOSS_STEP = 0.10
-TRAIN_JITTER = 0.05
-EASY_VALIDATION = 0.7
-OVERFIT_PATIENCE = 3
-OVERFIT_RISE = 0.10
-OVERFIT_MIN_RISE = 0.01
-FLAT_DROP = 0.10
-NO_SKILL_LOSS = 0.9
-NO_SKILL_MARGIN = 0.02
-TAIL = 0.2
-STILL_FALLING = 0.10
-STILL_FALLING_VAL = 0.05
-STILL_FALLING_SLOPE_MIN = 0.02
-STEADY = 0.5
-SMOOTH = 0.05
-MIN_SMOOTH = 5
+from nnlab.diagnose.facts import (
+    CLIMBED_BACK,
+    DIVERGED_RATIO,
+    EASY_VALIDATION,
+    FLAT_DROP,
+    MIN_EPOCHS,
+    NEVER_FELL,
+    NO_SKILL_LOSS,
+    NO_SKILL_MARGIN,
+    OVERFIT_MIN_RISE,
+    OVERFIT_PATIENCE,
+    OVERFIT_RISE,
+    SPIKE,
+    SPIKE_MIN,
+    STEADY,
+    STILL_FALLING,
+    STILL_FALLING_SLOPE_MIN,
+    STILL_FALLING_VAL,
+    Facts,
+    column,
+    level,
+    smooth,
+)
 
 LABELS = (  # "unknown" is given only when the diagnosis itself raised (train.py)
     "diverged",
@@ -61,137 +50,12 @@ LABELS = (  # "unknown" is given only when the diagnosis itself raised (train.py
 )
 
 
-def _col(rows: Sequence[dict[str, float]], key: str) -> np.ndarray:
-    return np.array([float(r.get(key, math.nan)) for r in rows], dtype=float)
-
-
-def _oscillation(values: np.ndarray) -> tuple[float, np.ndarray]:
-    """Fraction of steps that change direction, and the absolute steps."""
-    steps = np.diff(values[np.isfinite(values)])
-    moving = steps[steps != 0]
-    if len(moving) < 3:
-        return 0.0, np.abs(steps)
-    flips = np.sum(np.sign(moving[1:]) != np.sign(moving[:-1]))
-    return float(flips / (len(moving) - 1)), np.abs(steps)
-
-
-def _relative_step(values: np.ndarray) -> float:
-    _, steps = _oscillation(values)
-    if not len(steps):
-        return 0.0
-    level = np.nanmedian(np.abs(values))
-    if not level:
-        return 0.0
-    return float(np.median(steps) / level)
-
-
-def _smooth(values: np.ndarray) -> np.ndarray:
-    """Centred moving average over about ``SMOOTH`` of the epochs (odd window, at most 9),
-    so that a single lucky epoch of a noisy validation curve is not taken for its minimum."""
-    window = min(9, max(MIN_SMOOTH, int(SMOOTH * len(values)) | 1))
-    if window == 1 or len(values) < window:
-        return values
-    pad = window // 2
-    padded = np.pad(values, pad, mode="edge")
-    kernel = np.ones(window) / window
-    return np.convolve(padded, kernel, mode="valid")
-
-
-def _validation_metric(rows: Sequence[dict[str, float]]) -> str | None:
-    keys = list(rows[0])
-    if "val_accuracy" in keys:
-        return "val_accuracy"
-    for k in keys:
-        if k.startswith("val_") and k != "val_loss" and names.is_maximized(k):
-            return k
-    return "val_loss" if "val_loss" in keys else None
-
-
-def _level(values: np.ndarray, i: int) -> float:
-    """Mean of the finite values among the 3 epochs around index ``i`` (clipped to the run)."""
-    n = len(values)
-    i = i % n
-    window = values[max(0, i - 1) : min(n, i + 2)]
-    window = window[np.isfinite(window)]
-    return float(window.mean()) if len(window) else math.nan
-
-
 def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
 
 def _label(label: str, reason: str, **numbers: Any) -> dict[str, Any]:
     return {"label": label, "reason": reason, **numbers}
-
-
-@dataclass(frozen=True)
-class Facts:
-    """A run's history (epoch 0 first), what it recorded beside it (``diagnose``'s arguments)
-    and the curve facts the rules share, each computed once, when a rule first asks for it (the
-    rules before it make sure it can be). From ``read_rows`` on, read up to the epoch kept."""
-
-    rows: Sequence[dict[str, float]]
-    diverged_epoch: int | None = None
-    baseline_accuracy: float | None = None
-    baseline_loss: float | None = None
-    regularized: bool = False
-    kept_epoch: int | None = None
-    stopped_early: bool = False
-
-    all_loss = cached_property(lambda f: _col(f.rows, "loss"))  # of every recorded epoch
-
-    @cached_property
-    def read_rows(self) -> Sequence[dict[str, float]]:  # up to the epoch early stopping kept
-        if self.kept_epoch is None:
-            return self.rows
-        return [r for r in self.rows if r["epoch"] <= self.kept_epoch]
-
-    loss = cached_property(lambda f: f.all_loss[: len(f.read_rows)])  # the epochs read
-    trained = cached_property(lambda f: len(f.read_rows) - 1)
-    # the fall of the training loss is measured from epoch 1 with dropout, noise or batch norm
-    # (on in training; epoch 0 is an evaluation, with them off)
-    first = cached_property(lambda f: 1 if f.regularized else 0)
-    start = cached_property(lambda f: float(f.loss[f.first]))
-    lowest = cached_property(lambda f: float(np.min(f.loss[f.first :])))
-    val_loss = cached_property(lambda f: _col(f.read_rows, "val_loss"))
-    has_val = cached_property(lambda f: bool(np.isfinite(f.val_loss[1:]).any()))
-    half = cached_property(lambda f: slice(len(f.read_rows) // 2, None))  # of the epochs read
-    # the final validation loss minus the final training loss
-    gap = cached_property(lambda f: float(f.val_loss[-1] - f.loss[-1]) if f.has_val else math.nan)
-    # the training loss's median step in the second half, relative to its level
-    train_jitters = cached_property(lambda f: _relative_step(f.loss[f.half]) >= TRAIN_JITTER)
-
-    @cached_property
-    def kept_text(self) -> str:
-        if self.kept_epoch is None:
-            return ""
-        return (f"early stopping kept the weights of epoch {self.kept_epoch} of "
-                f"{len(self.rows) - 1}, where the validation loss was lowest")  # fmt: skip
-
-    @cached_property
-    def oscillation(self) -> tuple[str, float, float] | None:
-        """(metric, flips, step) when in the second half the validation metric (``val_accuracy``
-        or the first validation metric, else ``val_loss``) changes direction in at least
-        ``OSCILLATION_FLIPS`` of the epochs with a median step of at least ``ACCURACY_STEP``
-        (metrics in [0, 1]) or ``LOSS_STEP`` of its level (losses); else None."""
-        metric = _validation_metric(self.read_rows)
-        if metric is None:
-            return None
-        values = _col(self.read_rows, metric)[self.half]
-        flips, steps = _oscillation(values)
-        if names.is_maximized(metric) and np.nanmax(np.abs(values)) <= 1:
-            size, threshold = float(np.median(steps)) if len(steps) else 0.0, ACCURACY_STEP
-        else:
-            size, threshold = _relative_step(values), LOSS_STEP
-        return (metric, flips, size) if flips >= OSCILLATION_FLIPS and size >= threshold else None
-
-    @cached_property
-    def tail(self) -> tuple[int, float, float, float, float]:
-        """The last ``TAIL`` of the epochs (at least 3); the training and validation losses
-        before it and at the end (3-epoch means: one noisy epoch does not make a fall)."""
-        window = max(3, math.ceil(TAIL * self.trained))
-        before, after = _level(self.loss, -window - 1), _level(self.loss, -1)
-        return window, before, after, _level(self.val_loss, -window - 1), _level(self.val_loss, -1)
 
 
 Label = dict[str, Any]
@@ -323,17 +187,17 @@ def rule_validation_easier(f: Facts) -> Label | None:
 
 
 def rule_overfit(f: Facts) -> Label | None:
-    """overfit: the ``_smooth``-ed validation loss reached its minimum ``OVERFIT_PATIENCE`` epochs
+    """overfit: the ``smooth``-ed validation loss reached its minimum ``OVERFIT_PATIENCE`` epochs
     (and 10 % of the run) before the end, the mean of that stretch is ``OVERFIT_RISE`` (and
     ``OVERFIT_MIN_RISE``) above it, and the training loss (3-epoch means) went on falling."""
-    v = _smooth(np.where(np.isfinite(f.val_loss), f.val_loss, np.nan))
+    v = smooth(np.where(np.isfinite(f.val_loss), f.val_loss, np.nan))
     if not (f.has_val and np.isfinite(v[1:]).any()):
         return None
     best = int(np.nanargmin(v[1:])) + 1
     room = max(OVERFIT_PATIENCE, math.ceil(0.1 * f.trained))  # a rise must last
     v_min, v_end = float(v[best]), float(np.nanmean(f.val_loss[-room:]))
     rose = v_end - v_min >= max(OVERFIT_RISE * v_min, OVERFIT_MIN_RISE)
-    if not (f.trained - best >= room and rose and _level(f.loss, -1) < _level(f.loss, best)):
+    if not (f.trained - best >= room and rose and level(f.loss, -1) < level(f.loss, best)):
         return None
     epoch = int(f.read_rows[best]["epoch"])
     advice = "stop earlier or regularize"
@@ -369,7 +233,7 @@ def rule_near_no_skill_loss(f: Facts) -> Label | None:
 
 def rule_majority_class(f: Facts) -> Label | None:
     """underfit: the best val_accuracy is within ``NO_SKILL_MARGIN`` of ``baseline_accuracy``."""
-    val_acc = _col(f.read_rows, "val_accuracy")
+    val_acc = column(f.read_rows, "val_accuracy")
     if f.baseline_accuracy is None or not np.isfinite(val_acc[1:]).any():
         return None
     best_acc = float(np.nanmax(val_acc[1:]))
@@ -394,7 +258,7 @@ def rule_still_falling(f: Facts) -> Label | None:
     the window before's fall) and the validation loss by ``STILL_FALLING_VAL``: train longer."""
     window, before, after, val_before, val_after = f.tail
     drop = before - after
-    earlier = _level(f.loss, -2 * window - 1) - before if len(f.loss) > 2 * window else math.inf
+    earlier = level(f.loss, -2 * window - 1) - before if len(f.loss) > 2 * window else math.inf
     steady = drop > STILL_FALLING_SLOPE_MIN * after and earlier > 0 and drop >= STEADY * earlier
     falling = after > 0 and (drop > STILL_FALLING * after or steady)
     val_falling = not f.has_val or val_before - val_after > STILL_FALLING_VAL * abs(val_after)
@@ -438,61 +302,3 @@ RULES: tuple[Rule, ...] = (
     rule_kept_best_epoch,
     rule_still_falling,
 )
-
-
-def diagnose(
-    rows: Sequence[dict[str, float]],
-    *,
-    diverged_epoch: int | None = None,
-    baseline_accuracy: float | None = None,
-    baseline_loss: float | None = None,
-    regularized: bool = False,
-    kept_epoch: int | None = None,
-    stopped_early: bool = False,
-) -> dict[str, Any]:
-    """The diagnosis of one history: ``{"label", "reason", ...numbers}``, from the first of
-    ``RULES`` that matches (``fallback_good_fit`` when none does).
-
-    ``rows`` are history rows (epoch 0 first); ``baseline_loss``: the no-skill loss;
-    ``regularized``: dropout, noise or batch norm is on (the training loss is measured with
-    them active); ``kept_epoch``: early stopping restored the weights of this epoch;
-    ``stopped_early``: early stopping ended the run without restoring the best weights.
-    NaN and zero losses give no numpy warnings.
-    """
-    facts = Facts(rows, diverged_epoch, baseline_accuracy, baseline_loss, regularized,
-                  kept_epoch, stopped_early)  # fmt: skip
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices, empty means
-        for rule in RULES:
-            if (found := rule(facts)) is not None:
-                return found
-        return fallback_good_fit(facts)
-
-
-def diagnose_result(
-    rows: Sequence[dict[str, float]], result: dict[str, Any], regularized: bool = False
-) -> dict[str, Any] | None:
-    """The diagnosis of a finished run, from its history rows and result; None for a run that
-    failed or was interrupted (its error says what happened). ``result["regularized"]`` (the
-    model has dropout, noise or batch-norm layers), when recorded, overrides ``regularized``."""
-    if result.get("status") not in ("completed", "diverged"):
-        return None
-    weights_epoch = result.get("weights_epoch")
-    last = int(rows[-1]["epoch"]) if rows else 0
-    kept = weights_epoch if weights_epoch is not None and weights_epoch < last else None
-    return diagnose(
-        rows,
-        diverged_epoch=result.get("diverged_epoch"),
-        baseline_accuracy=result.get("baseline_accuracy"),
-        baseline_loss=result.get("baseline_loss"),
-        regularized=bool(result.get("regularized", regularized)),
-        kept_epoch=kept,
-        stopped_early=kept is None and result.get("stopped_epoch") is not None,
-    )
-
-
-def config_regularized(model: Mapping[str, Any]) -> bool:
-    """Whether a run config's ``model`` section turns on dropout, noise or batch norm (for
-    runs recorded before ``result.json`` stored ``regularized``; a custom builder's own
-    layers are not seen here)."""
-    return any(model.get(k) for k in ("dropout", "noise", "batch_norm"))
