@@ -147,3 +147,16 @@ def test_failed_runs_are_counted_as_failed(tmp_path):
     fake = Fake(statuses={SPECS[1].run_id: store.FAILED})
     outcome = execute.execute(SPECS, tmp_path, fake)
     assert outcome.failed == [SPECS[1].run_id]
+
+
+def test_a_summary_cut_by_a_kill_is_accepted_and_made_whole_by_the_next_command(tmp_path):
+    execute.execute(SPECS, tmp_path, Fake(stop_after=3))
+    with open(tmp_path / store.SUMMARY_FILE, "a") as f:
+        f.write(SPECS[3].run_id + ",16,1,compl")  # a kill -9 in the middle of an append
+    assert [r["run_id"] for r in summary_rows(tmp_path)][:3] == [s.run_id for s in SPECS[:3]]
+    again = Fake()
+    execute.execute(SPECS, tmp_path, again)
+    assert again.launched == [SPECS[3].run_id]  # nothing lost, nothing trained twice
+    rows = summary_rows(tmp_path)
+    assert [r["run_id"] for r in rows] == [s.run_id for s in SPECS]
+    assert {r["status"] for r in rows} == {"completed"}

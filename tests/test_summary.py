@@ -40,3 +40,58 @@ def test_runs_without_a_result_are_left_out_and_nan_is_an_empty_cell(tmp_path):
         rows = list(csv.DictReader(f))
     assert [r["run_id"] for r in rows] == [SPECS[1].run_id]
     assert rows[0]["final_loss"] == "" and rows[0]["status"] == "diverged"
+
+
+GRID = expand(validate(merge(TINY, {"repeats": 2, "sweep": {"train.learning_rate": [0.1, 0.01]}})))
+
+
+def done(i: int, **extra) -> dict:
+    return {"status": "completed", "epochs_run": 3, "wall_s": 0.5 + i,
+            "final": {"loss": 0.1 * i}, "best": {"loss": 0.05 * i}, **extra}  # fmt: skip
+
+
+def test_finished_runs_are_appended_in_place_and_match_a_full_rewrite(tmp_path):
+    book = summary.SummaryFile(tmp_path, GRID)
+    book.rewrite({})
+    book.append(GRID[0].run_id, done(0))  # the first row brings the metric columns: rewritten
+    inode = (tmp_path / store.SUMMARY_FILE).stat().st_ino
+    for i, spec in enumerate(GRID[1:], start=1):
+        book.append(spec.run_id, done(i))
+    assert (tmp_path / store.SUMMARY_FILE).stat().st_ino == inode  # appended, never replaced
+    appended = (tmp_path / store.SUMMARY_FILE).read_text()
+    summary.write_summary(tmp_path, GRID, {s.run_id: done(i) for i, s in enumerate(GRID)})
+    assert appended == (tmp_path / store.SUMMARY_FILE).read_text()
+
+
+def test_a_row_with_a_new_column_or_a_run_listed_again_rewrites_the_file(tmp_path):
+    book = summary.SummaryFile(tmp_path, GRID)
+    book.rewrite({GRID[0].run_id: done(0)})
+    book.append(GRID[1].run_id, done(1, final={"loss": 0.2, "val_accuracy": 0.9}))
+    with open(tmp_path / store.SUMMARY_FILE, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert "final_val_accuracy" in rows[0] and rows[1]["final_val_accuracy"] == "0.9"
+    book.append(GRID[0].run_id, done(0, status="diverged"))
+    with open(tmp_path / store.SUMMARY_FILE, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["run_id"], r["status"]) for r in rows] == [
+        (GRID[0].run_id, "diverged"), (GRID[1].run_id, "completed")
+    ]  # fmt: skip
+
+
+def test_a_line_cut_by_a_kill_and_a_repeated_run_are_read_as_the_runs_that_finished(tmp_path):
+    from nnlab import results
+
+    book = summary.SummaryFile(tmp_path, GRID)
+    book.rewrite({})
+    for i, spec in enumerate(GRID[:3]):
+        book.append(spec.run_id, done(i))
+    path = tmp_path / store.SUMMARY_FILE
+    with open(path, "a") as f:  # appended again, then killed in the middle of the next line
+        f.write(path.read_text().splitlines()[1].replace("completed", "diverged") + "\n")
+        f.write(f"{GRID[3].run_id},0.01,1,compl")
+    df = results.read_summary(path)
+    assert list(df["run_id"]) == [GRID[1].run_id, GRID[2].run_id, GRID[0].run_id]
+    assert list(df["status"]) == ["completed", "completed", "diverged"]
+    assert list(df["wall_s"]) == [1.5, 2.5, 0.5]
+    text_rows = results.read_summary_text(path)
+    assert [r["run_id"] for r in text_rows] == list(df["run_id"])

@@ -3,11 +3,12 @@ bookkeeping around it. Where and how runs train is a launcher's business (``laun
 
 Under the experiment's lock, ``execute`` records the raw config (``experiment.yaml``), marks
 runs left ``running`` by a command that died as interrupted, skips runs whose record says
-completed or diverged (unless forced), hands the rest to a launcher, rewrites summary.csv as
-each run finishes, and calls the caller's experiment-end hook (the CLI draws the comparison
-plots and writes the report there). Ctrl-C is caught here for every launcher: the runs in
-progress record themselves as interrupted, the summary is written, and the outcome says
-``interrupted``. Imports nothing of the reading wing.
+completed or diverged (unless forced), hands the rest to a launcher, adds a row to
+summary.csv as each run finishes (and rewrites it whole at the start and the end), and calls
+the caller's experiment-end hook (the CLI draws the comparison plots and writes the report
+there). Ctrl-C is caught here for every launcher: the runs in progress record themselves as
+interrupted, the summary is written, and the outcome says ``interrupted``. Imports nothing of
+the reading wing.
 """
 
 from __future__ import annotations
@@ -104,14 +105,15 @@ def _train_pending(
     for spec in specs:
         if spec.run_id in skipped:
             outcome.results[spec.run_id] = store.read_json(exp_dir / spec.run_id / "result.json")
-    summary.write_summary(exp_dir, specs, outcome.results)
+    book = summary.SummaryFile(exp_dir, specs)
+    book.rewrite(outcome.results)
     on_event(events.SweepStarted(len(specs), len(todo)))
 
     def listen(event: events.Event) -> None:
         if isinstance(event, events.RunFinished):
             outcome.results[event.run_id] = event.result
             outcome.trained.append(event.run_id)
-            summary.write_summary(exp_dir, specs, outcome.results)
+            book.append(event.run_id, event.result)
         on_event(event)
 
     stopping.state.requested = False
@@ -131,7 +133,7 @@ def _train_pending(
         outcome.interrupted = outcome.interrupted or stopping.state.requested
         on_event(events.SweepStopped())
         try:
-            summary.write_summary(exp_dir, specs, _with_records(specs, exp_dir, outcome.results))
+            book.rewrite(_with_records(specs, exp_dir, outcome.results))
         except OSError:
             if disk is None:
                 raise  # else the full disk fails this too: the first file is the one to name

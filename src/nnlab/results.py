@@ -105,21 +105,46 @@ def read_history(path: str | Path) -> pd.DataFrame:
     return df
 
 
+def summary_cells(path: str | Path) -> tuple[list[str], list[list[str]]]:
+    """The header and rows of a ``summary.csv`` as written, as a command leaves it at any
+    moment: a last line cut by a crash is dropped, and a run listed twice (appended again
+    after it trained again) keeps its last row. Raises ``FileNotFoundError``, or
+    ``NnlabError`` when the file cannot be read."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NnlabError(f"{path}: cannot read the summary: {exc}") from None
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines.pop()  # being appended when the command died
+    rows = list(csv.reader(lines, skipinitialspace=True))
+    if not rows:
+        return [], []
+    header, body = rows[0], [r for r in rows[1:] if len(r) == len(rows[0])]
+    if RUN_ID in header:
+        at = header.index(RUN_ID)
+        last = {r[at]: i for i, r in enumerate(body)}
+        body = [r for i, r in enumerate(body) if last[r[at]] == i]
+    return header, body
+
+
 def read_summary(path: str | Path) -> pd.DataFrame:
-    """The rows of an experiment's ``summary.csv``.
+    """The rows of an experiment's ``summary.csv`` (see :func:`summary_cells`).
 
     Swept values, ``run_id``, ``status`` and ``diagnosis`` stay text exactly as written
     (``0.001``, ``1e-05``, ``full``); every other column is a float, empty cells NaN.
     """
     path = Path(path)
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        header, body = summary_cells(path)
     except FileNotFoundError:
         raise NnlabError(f"{path}: no summary") from None
-    except pd.errors.EmptyDataError:
+    if not header:
         return pd.DataFrame({RUN_ID: pd.Series(dtype=str)})
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise NnlabError(f"{path}: cannot read the summary: {exc}") from None
+    df = pd.DataFrame(body, columns=header, dtype=str)
     kept_as_text = TEXT_COLUMNS | set(sweep_axes(df))
     for col in df.columns:
         if col not in kept_as_text:
@@ -154,12 +179,12 @@ def read_config_text(path: str | Path) -> tuple[str, dict[str, Any]]:
 
 def read_summary_text(path: str | Path) -> list[dict[str, str]]:
     """The rows of a ``summary.csv`` with every cell as written (for ``nnlab ls``, which shows
-    them as text); no rows when there is no file."""
+    them as text; see :func:`summary_cells`); no rows when there is no file."""
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            return list(csv.DictReader(f))
+        header, body = summary_cells(path)
     except FileNotFoundError:
         return []
+    return [dict(zip(header, row, strict=True)) for row in body]
 
 
 def record_row(run_id: str, record: dict[str, Any] | None) -> dict[str, Any]:

@@ -1,4 +1,11 @@
-"""``summary.csv``: one row per run of the current config, rewritten as runs finish.
+"""``summary.csv``: one row per run of the current config.
+
+A command rewrites it whole (atomically, in config order) when it starts and when it stops,
+and appends one row per finished run in between (:class:`SummaryFile`): O(1) per run, so a
+burst of runs finishing at once costs one short write each, and a reader (``nnlab ls``, the
+plots) sees every finished run while the sweep goes on. A crash can cut the last appended
+line; readers drop it (``results``), and the next command rewrites the file from the runs'
+records.
 
 Columns: run_id, one per sweep axis (dotted path, or ``variant``), seed, status, epochs_run,
 ``final_<metric>`` and ``best_<metric>`` for every metric the runs logged, best_epoch, wall_s,
@@ -58,15 +65,55 @@ def columns(specs: list[RunSpec], rows: list[dict[str, Any]]) -> list[str]:
     return ["run_id", *axes, *LEADING, *metrics, *best, *TRAILING]
 
 
+def _lines(cols: list[str], rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    for row in rows:
+        writer.writerow([_cell(row.get(c)) for c in cols])
+    return buf.getvalue()
+
+
 def write_summary(exp_dir: Path, specs: list[RunSpec], results: dict[str, dict[str, Any]]) -> Path:
     """Rewrite ``<exp_dir>/summary.csv`` atomically from the results known so far."""
     rows = summary_rows(specs, results)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
     cols = columns(specs, rows)
-    writer.writerow(cols)
-    for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in cols])
     path = exp_dir / store.SUMMARY_FILE
-    store.atomic_write_text(path, buf.getvalue())
+    store.atomic_write_text(path, _lines(cols, [dict(zip(cols, cols, strict=True))]) +
+                            _lines(cols, rows))  # fmt: skip
     return path
+
+
+class SummaryFile:
+    """``summary.csv`` during one command: :meth:`rewrite` it whole, :meth:`append` a row per
+    finished run (flushed, not fsynced: a kill leaves it on disk, and after a machine crash
+    the next command rewrites it from the records)."""
+
+    def __init__(self, exp_dir: Path, specs: list[RunSpec]) -> None:
+        self.path = exp_dir / store.SUMMARY_FILE
+        self.exp_dir, self.specs = exp_dir, specs
+        self.by_id = {s.run_id: s for s in specs}
+        self.results: dict[str, dict[str, Any]] = {}
+        self.columns: list[str] = []
+
+    def rewrite(self, results: dict[str, dict[str, Any]]) -> None:
+        """Write every row of ``results`` in config order, atomically."""
+        self.results = dict(results)
+        write_summary(self.exp_dir, self.specs, self.results)
+        self.columns = columns(self.specs, summary_rows(self.specs, self.results))
+
+    def append(self, run_id: str, result: dict[str, Any]) -> None:
+        """Add the row of a run that finished; the whole file is rewritten instead when the
+        row has a column the header lacks (the first run to log a metric) or the run is
+        listed already (it trained again)."""
+        listed = run_id in self.results
+        self.results[run_id] = result
+        (row,) = summary_rows([self.by_id[run_id]], {run_id: result})
+        new = {k for k, v in row.items() if v is not None} - set(self.columns)
+        if listed or new or not self.columns:
+            self.rewrite(self.results)
+            return
+        try:
+            with open(self.path, "a", newline="", encoding="utf-8") as f:
+                f.write(_lines(self.columns, [row]))
+        except OSError as e:
+            raise OSError(e.errno, e.strerror or str(e), str(self.path)) from e
