@@ -9,6 +9,11 @@ sheet ``report.css`` as package data) turn that one structure into a page. The H
 self-contained: inline CSS, every image embedded as a base64 ``data:`` URI, no script and no
 external resource, so it can be mailed or archived as a file.
 
+A sweep of thousands of runs gets a bounded report: above a limit the tables and lists show
+the best and worst runs and settings, the failures and a few examples of each diagnosis, and
+say how many they left out, with a relative link to ``summary.csv`` beside the report (which
+holds every run); the limits and the rules are in ``runs.py``. Up to 50 runs nothing is cut.
+
 Called by ``nnlab report DIR`` and at the end of ``nnlab run``/``sweep`` (:func:`write_report`,
 ``write.py``). Imports no backend and no matplotlib: it only reads what ``store`` and
 ``plots`` wrote, through :mod:`nnlab.results`.
@@ -16,7 +21,7 @@ Called by ``nnlab report DIR`` and at the end of ``nnlab run``/``sweep`` (:func:
 This module only re-exports; callers use ``report.write_report`` and friends from here.
 """
 
-from nnlab.report.cells import Table
+from nnlab.report.cells import Note, Table
 from nnlab.report.collect import DiagnosisLine, Image, Problem, Report, collect
 from nnlab.report.html import render_html
 from nnlab.report.markdown import render_markdown
@@ -27,6 +32,7 @@ __all__ = [
     "MARKDOWN_FILE",
     "DiagnosisLine",
     "Image",
+    "Note",
     "Problem",
     "Report",
     "Table",

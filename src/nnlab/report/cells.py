@@ -9,26 +9,41 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from nnlab import store
-from nnlab.compare import SeedVerdict, format_mean_std, format_number
+from nnlab.compare import GroupStats, SeedVerdict, format_mean_std, format_number
 from nnlab.results import short_names, statuses, sweep_axes, text
 
 DIGITS = 4  # significant digits of the numbers in tables
 
 
+@dataclass(frozen=True)
+class Note:
+    """A sentence for the page. ``link`` is a file the sentence names (``summary.csv``),
+    relative to the report: each renderer turns that name in ``text`` into a link."""
+
+    text: str
+    link: str | None = None
+
+
 @dataclass
 class Table:
-    """A formatted table: every cell is text; ``numeric`` columns are right-aligned."""
+    """A formatted table: every cell is text; ``numeric`` columns are right-aligned.
+
+    ``gaps`` mark rows left out of a long table (:mod:`nnlab.report.runs`): ``(i, note)``
+    puts a row saying what is missing before ``rows[i]`` (after the last row when ``i`` is
+    ``len(rows)``)."""
 
     columns: list[str]
     rows: list[list[str]]
     numeric: list[bool]
     status_columns: frozenset[str] = frozenset()  # cells shown as a coloured label in HTML
+    gaps: tuple[tuple[int, Note], ...] = ()
 
 
 def duration(seconds: float) -> str:
@@ -59,9 +74,16 @@ def number_cell(value: Any) -> str:
     return f"{x:#.{DIGITS}g}".rstrip(".")
 
 
-def results_table(ranked: pd.DataFrame, target: str | None) -> Table:
+def results_table(
+    ranked: pd.DataFrame,
+    target: str | None,
+    shown: Sequence[int] | None = None,
+    gaps: tuple[tuple[int, Note], ...] = (),
+) -> Table:
     """A row per run of ``ranked`` (best first): its swept values, seed, status when some run
-    did not complete, the target and final validation metrics, best epoch and diagnosis."""
+    did not complete, the target and final validation metrics, best epoch and diagnosis.
+    ``shown``: the positions in ``ranked`` to show (default every run; a completed run keeps
+    its rank), ``gaps`` the table's rows saying what is left out."""
     axes = sweep_axes(ranked)
     short = short_names(axes)
     finals = [c for c in ranked.columns if str(c).startswith("final_val_")]
@@ -81,7 +103,7 @@ def results_table(ranked: pd.DataFrame, target: str | None) -> Table:
     columns += keys + (["diagnosis"] if has_diagnosis else [])
     numeric += [True] * len(keys) + ([False] if has_diagnosis else [])
     rows = []
-    for i in range(len(ranked)):
+    for i in range(len(ranked)) if shown is None else shown:
         row = ranked.iloc[i]
         status = row_statuses[i]
         cells = [str(i + 1) if status == store.COMPLETED else "", text(row.get("run_id"))]
@@ -91,13 +113,19 @@ def results_table(ranked: pd.DataFrame, target: str | None) -> Table:
         if has_diagnosis:
             cells.append(text(row.get("diagnosis")))
         rows.append(cells)
-    return Table(columns, rows, numeric, frozenset({"status", "diagnosis"}))
+    return Table(columns, rows, numeric, frozenset({"status", "diagnosis"}), gaps)
 
 
 def grouped_table(
-    summary: pd.DataFrame, verdict: SeedVerdict, target: str, finals: list[str]
+    summary: pd.DataFrame,
+    verdict: SeedVerdict,
+    target: str,
+    finals: list[str],
+    shown: Sequence[GroupStats] | None = None,
+    gaps: tuple[tuple[int, Note], ...] = (),
 ) -> Table:
-    """A row per sweep point (ranked as the verdict ranks them): mean ± std over its seeds."""
+    """A row per sweep point (ranked as the verdict ranks them): mean ± std over its seeds.
+    ``shown``: the verdict's groups to show (default all), ``gaps`` as in :class:`Table`."""
     by_id = {text(r): i for i, r in enumerate(summary["run_id"])}
     row_statuses = statuses(summary)
     columns = ["setting", "runs", target, *finals]
@@ -107,7 +135,7 @@ def grouped_table(
         columns.append("diagnoses")
         numeric.append(False)
     rows = []
-    for g in verdict.groups:
+    for g in verdict.groups if shown is None else shown:
         counted_rows = [by_id[r] for r in g.run_ids if r in by_id]
         done = [i for i in counted_rows if row_statuses[i] == store.COMPLETED]
         runs = f"{g.n} of {len(g.run_ids)}" if g.n != len(g.run_ids) else str(g.n)
@@ -121,7 +149,7 @@ def grouped_table(
             labels.pop("", None)
             cells.append(", ".join(f"{k} ×{n}" if n > 1 else k for k, n in labels.items()))
         rows.append(cells)
-    return Table(columns, rows, numeric)
+    return Table(columns, rows, numeric, gaps=gaps)
 
 
 def frame_table(df: pd.DataFrame, first_column: str) -> Table:

@@ -3,7 +3,9 @@ the seed verdict, the diagnoses, the failures, the plots and the environment.
 
 Reads only what ``store`` and ``plots`` wrote, through :mod:`nnlab.results` (and the capture
 tables of :mod:`nnlab.plots.dynamics`); every table comes out already formatted
-(:mod:`nnlab.report.cells`), so the renderers only lay text out.
+(:mod:`nnlab.report.cells`), so the renderers only lay text out. Which runs, settings,
+diagnosed runs and failures a large experiment's report lists, and the sentences saying what
+it left out, come from :mod:`nnlab.report.runs`.
 """
 
 from __future__ import annotations
@@ -21,13 +23,15 @@ from nnlab.compare import Baseline, SeedVerdict, majority_baseline, seed_verdict
 from nnlab.errors import NnlabError
 from nnlab.names import is_maximized
 from nnlab.plots.dynamics import layer_stat_table, read_captures
-from nnlab.report.cells import (
-    Table,
-    duration,
-    frame_table,
-    grouped_table,
-    number_cell,
-    results_table,
+from nnlab.report.cells import Note, Table, duration, frame_table, grouped_table, results_table
+from nnlab.report.runs import (
+    DiagnosisLine,
+    Problem,
+    diagnosis_lines,
+    problem_list,
+    ranked,
+    select_runs,
+    select_settings,
 )
 from nnlab.results import (
     experiment_summary,
@@ -75,25 +79,6 @@ class Image:
 
 
 @dataclass
-class DiagnosisLine:
-    """One diagnosis label and the runs that got it (best-ranked first), each with its reason."""
-
-    label: str
-    runs: list[tuple[str, str]]
-
-
-@dataclass
-class Problem:
-    """A run that did not complete: failed, diverged, interrupted or never finished."""
-
-    run_id: str
-    status: str
-    epoch: str
-    error: str
-    traceback: str | None
-
-
-@dataclass
 class Report:
     """Everything the report says; built by :func:`collect`, rendered twice."""
 
@@ -122,6 +107,11 @@ class Report:
     best_run_plots: list[Image]
     layer_tables: list[tuple[str, Table]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # what a long table or list left out (nnlab.report.runs); None when nothing is
+    results_left_out: Note | None = None
+    grouped_left_out: Note | None = None
+    layer_tables_note: str | None = None
+    problems_left_out: Note | None = None
 
     @property
     def n_runs(self) -> int:
@@ -204,20 +194,6 @@ def _environment(env: dict[str, Any] | None) -> list[tuple[str, str]]:
     return [(k, v) for k, v in rows if v]
 
 
-def _ranked(summary: pd.DataFrame, target: str | None, maximize: bool) -> pd.DataFrame:
-    """Completed runs by ``target``, best first, then every other run (by status)."""
-    df = summary.copy()
-    df["_done"] = [s != store.COMPLETED for s in statuses(df)]
-    if target is not None and target in df.columns:
-        score = pd.to_numeric(df[target], errors="coerce")
-        df["_score"] = -score if maximize else score
-    else:
-        df["_score"] = 0.0
-    df["_order"] = range(len(df))
-    df = df.sort_values(["_done", "_score", "_order"], na_position="last", kind="stable")
-    return df.drop(columns=["_done", "_score", "_order"]).reset_index(drop=True)
-
-
 def _baseline_sentence(baseline: Baseline | None, target: str | None) -> str | None:
     if baseline is None:
         return None
@@ -230,42 +206,6 @@ def _baseline_sentence(baseline: Baseline | None, target: str | None) -> str | N
     if target and "accuracy" not in target:
         sentence += f" (the runs are ranked by {target})"
     return sentence + "."
-
-
-def _diagnoses(ranked: pd.DataFrame, results: dict[str, dict[str, Any]]) -> list[DiagnosisLine]:
-    lines: dict[str, DiagnosisLine] = {}
-    for rid in (text(r) for r in ranked.get("run_id", [])):
-        diagnosis = (results.get(rid) or {}).get("diagnosis")
-        if not isinstance(diagnosis, dict) or not diagnosis.get("label"):
-            continue
-        label = str(diagnosis["label"])
-        line = lines.setdefault(label, DiagnosisLine(label, []))
-        line.runs.append((rid, text(diagnosis.get("reason"))))
-    return list(lines.values())
-
-
-def _problems(ranked: pd.DataFrame, results: dict[str, dict[str, Any]]) -> list[Problem]:
-    out = []
-    for rid in (text(r) for r in ranked.get("run_id", [])):
-        res = results.get(rid) or {}
-        status = text(res.get("status")) or store.RUNNING
-        diagnosis = res.get("diagnosis") if isinstance(res.get("diagnosis"), dict) else {}
-        if status == store.COMPLETED and diagnosis.get("label") == "diverged":
-            # finite, but the loss went up: a failure too, though no NaN stopped it
-            reason = text(diagnosis.get("reason"))
-            out.append(Problem(rid, "completed, loss rose", "–", reason, None))
-            continue
-        if status == store.COMPLETED:
-            continue
-        epoch = res.get("diverged_epoch") if status == store.DIVERGED else res.get("epochs_run")
-        error = text(res.get("error"))
-        if not error and status == store.DIVERGED:
-            error = "the loss became NaN or infinite"
-        if not error and status == store.RUNNING:
-            error = "no result: the run never finished (a crash?); run the experiment again"
-        trace = text(res.get("traceback")) or None
-        out.append(Problem(rid, status, number_cell(epoch), error, trace))
-    return out
 
 
 def _layer_tables(directory: Path, summary: pd.DataFrame) -> list[tuple[str, Table]]:
@@ -372,8 +312,10 @@ def collect(directory: str | Path) -> Report:
 
     target = target_column(summary)
     maximize = target is not None and is_maximized(target.removeprefix("best_"))
-    ranked = _ranked(summary, target, maximize)
+    ranked_runs = ranked(summary, target, maximize)
     run_statuses = statuses(summary)
+    link = store.SUMMARY_FILE if kind == "experiment" and (
+        directory / store.SUMMARY_FILE).is_file() else None  # fmt: skip
     seeds = sorted({int(s) for s in pd.to_numeric(summary.get("seed", pd.Series(dtype=float)),
                                                    errors="coerce").dropna()})  # fmt: skip
     axes = [
@@ -382,12 +324,21 @@ def collect(directory: str | Path) -> Report:
     ]
 
     verdict = seed_verdict(summary, target) if kind == "experiment" and len(summary) else None
-    grouped = None
+    grouped, grouped_note, layer_summary, layer_note = None, None, summary, None
     finals = [c for c in summary.columns if str(c).startswith("final_val_")]
-    if verdict is not None and target and any(len(g.run_ids) > 1 for g in verdict.groups):
-        grouped = grouped_table(summary, verdict, target, finals)
-    best_id = text(ranked["run_id"].iat[0]) if len(ranked) else None
-    if best_id and text(ranked["status"].iat[0] if "status" in ranked else "") not in (
+    if verdict is not None:
+        settings, gaps, settings_note = select_settings(verdict.groups, link)
+        if target and any(len(g.run_ids) > 1 for g in verdict.groups):
+            grouped = grouped_table(summary, verdict, target, finals, settings, gaps)
+            grouped_note = settings_note
+        if settings is not None:  # the layer tables too: only the settings shown
+            keep = {rid for g in settings for rid in g.run_ids}
+            layer_summary = summary[[text(r) in keep for r in summary["run_id"]]].reset_index(
+                drop=True)  # fmt: skip
+            layer_note = (f"Only the {len(settings)} best and worst of the "
+                          f"{len(verdict.groups)} settings, by mean.")  # fmt: skip
+    best_id = text(ranked_runs["run_id"].iat[0]) if len(ranked_runs) else None
+    if best_id and text(ranked_runs["status"].iat[0] if "status" in ranked_runs else "") not in (
         store.COMPLETED,
         "",
     ):
@@ -436,6 +387,10 @@ def collect(directory: str | Path) -> Report:
                 "did not complete.")  # fmt: skip
     else:
         note = "No metric to rank the runs by."
+    shown, gaps, results_note = select_runs(ranked_runs, link) if kind == "experiment" else (
+        None, (), None)  # fmt: skip
+    layer_tables = _layer_tables(directory, layer_summary) if kind == "experiment" else []
+    problems, problems_note = problem_list(ranked_runs, results, link)
     return Report(
         directory=directory,
         kind=kind,
@@ -451,15 +406,19 @@ def collect(directory: str | Path) -> Report:
         wall=wall,
         environment=_environment(env),
         target=target,
-        results=results_table(ranked, target) if len(ranked) else None,
+        results=results_table(ranked_runs, target, shown, gaps) if len(ranked_runs) else None,
         results_note=note,
         grouped=grouped,
         verdict=verdict,
         baseline=_baseline_sentence(majority_baseline(results.values()), target),
-        diagnoses=_diagnoses(ranked, results),
+        diagnoses=diagnosis_lines(ranked_runs, results, link),
         comparison_plots=comparison,
         best_run=best_id,
         best_run_plots=best_plots,
-        layer_tables=_layer_tables(directory, summary) if kind == "experiment" else [],
-        problems=_problems(ranked, results),
+        layer_tables=layer_tables,
+        problems=problems,
+        results_left_out=results_note,
+        grouped_left_out=grouped_note,
+        layer_tables_note=layer_note if layer_tables else None,
+        problems_left_out=problems_note,
     )

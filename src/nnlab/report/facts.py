@@ -6,6 +6,22 @@ from __future__ import annotations
 from nnlab import store
 from nnlab.compare import SeedVerdict
 from nnlab.report.collect import Report
+from nnlab.results import as_number
+
+VALUES_MAX = 50  # a swept axis (or the seeds) with more values is summed up, not listed
+VALUES_SHOWN = 10  # ... as its first values and how many there are, or its range
+
+
+def _values_text(values: list[str]) -> str:
+    """The values as a list; above ``VALUES_MAX``, how many and their range (numbers) or the
+    first ``VALUES_SHOWN`` of them."""
+    if len(values) <= VALUES_MAX:
+        return ", ".join(values)
+    numbers = [x for x in map(as_number, values) if x is not None]
+    if len(numbers) == len(values):
+        low, high = values[numbers.index(min(numbers))], values[numbers.index(max(numbers))]
+        return f"{len(values)} values from {low} to {high}"
+    return ", ".join(values[:VALUES_SHOWN]) + f", … ({len(values)} values)"
 
 
 def _counts_text(report: Report) -> str:
@@ -21,7 +37,7 @@ def _counts_text(report: Report) -> str:
 def _seeds_text(report: Report) -> str | None:
     if not report.seeds:
         return None
-    seeds = ", ".join(map(str, report.seeds))
+    seeds = _values_text(list(map(str, report.seeds)))
     if report.kind == "run":
         return f"seed {seeds}"
     n = len(report.seeds)
@@ -33,7 +49,7 @@ def facts(report: Report) -> list[tuple[str, str]]:
     out = []
     if report.axes:
         swept = "" if report.kind == "run" else "swept "
-        out += [(f"{swept}{axis}", ", ".join(values)) for axis, values in report.axes]
+        out += [(f"{swept}{axis}", _values_text(values)) for axis, values in report.axes]
     elif report.kind == "experiment":
         out.append(("swept", "nothing (a single setting)"))
     out.append(("runs", _counts_text(report)))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from nnlab import __version__
-from nnlab.report.cells import Table
+from nnlab.report.cells import Note, Table
 from nnlab.report.collect import Image, Report
 from nnlab.report.facts import facts, verdict_heading, verdict_note
 
@@ -40,13 +40,26 @@ def _tag(text: str) -> str:
     return f'<span class="tag {_slug(text)}">{_e(text)}</span>' if text else ""
 
 
+def _note(note: Note) -> str:
+    """A note's text, escaped, with the file it names as a relative link."""
+    out = _e(note.text)
+    if note.link and _e(note.link) in out:
+        anchor = f'<a href="{_e(note.link)}">{_e(note.link)}</a>'
+        out = out.replace(_e(note.link), anchor, 1)
+    return out
+
+
 def _html_table(table: Table, best_first: bool = False, code: tuple[str, ...] = ("run",)) -> str:
     out = ['<div class="scroll"><table>', "<thead><tr>"]
     for col, num in zip(table.columns, table.numeric, strict=True):
         text = _e(col).replace("_", "_<wbr>")  # long metric names may break after a "_"
         out.append(f'<th class="num">{text}</th>' if num else f"<th>{text}</th>")
     out.append("</tr></thead><tbody>")
+    gaps = dict(table.gaps)
+    gap = '<tr><td colspan="{}" class="note">… {}</td></tr>'
     for i, row in enumerate(table.rows):
+        if i in gaps:
+            out.append(gap.format(len(table.columns), _note(gaps[i])))
         out.append('<tr class="best">' if best_first and i == 0 and row[0] else "<tr>")
         for col, num, cell in zip(table.columns, table.numeric, row, strict=True):
             if col in table.status_columns:
@@ -56,6 +69,8 @@ def _html_table(table: Table, best_first: bool = False, code: tuple[str, ...] = 
             else:
                 out.append(f'<td class="num">{_e(cell)}</td>' if num else f"<td>{_e(cell)}</td>")
         out.append("</tr>")
+    if len(table.rows) in gaps:
+        out.append(gap.format(len(table.columns), _note(gaps[len(table.rows)])))
     out.append("</tbody></table></div>")
     return "".join(out)
 
@@ -116,13 +131,18 @@ def render_html(report: Report) -> str:
     if report.grouped is not None:
         h.append("<h3>Per setting: mean ± std over its seeds</h3>")
         h.append('<p class="note">Completed runs only, best setting first.</p>')
+        if report.grouped_left_out:
+            h.append(f'<p class="note">{_note(report.grouped_left_out)}</p>')
         h.append(_html_table(report.grouped, code=()))
     if report.results is None:
         h.append("<p>No run has a result yet.</p>")
     else:
-        h.append("<h3>Every run</h3>")
+        cut = report.results_left_out
+        h.append("<h3>The best and worst runs</h3>" if cut else "<h3>Every run</h3>")
         if report.results_note:
             h.append(f'<p class="note">{_e(report.results_note)}</p>')
+        if cut:
+            h.append(f'<p class="note">{_note(cut)}</p>')
         h.append(_html_table(report.results, best_first=True))
 
     h.append('<h2 id="diagnosis">Diagnosis</h2>')
@@ -132,12 +152,16 @@ def render_html(report: Report) -> str:
         h.append('<ul class="diagnoses">')
         for line in report.diagnoses:
             first_id, reason = line.runs[0]
-            n = len(line.runs)
+            n = line.n
             h.append(f"<li>{_tag(line.label)} <b>{n} run{'s' * (n != 1)}</b>: {_e(reason)}")
             if n > 1:
                 h.append(f' <span class="note">(<code>{_e(first_id)}</code>)</span>')
                 items = "".join(f"<li><code>{_e(r)}</code>: {_e(t)}</li>" for r, t in line.runs)
-                h.append(f"<details><summary>every run and its reason</summary><ul>{items}</ul>"
+                which = "every run and its reason"
+                if line.more is not None:
+                    which = f"the {len(line.runs)} best-ranked runs and their reasons"
+                    items += f'<li class="note">{_note(line.more)}.</li>'
+                h.append(f"<details><summary>{which}</summary><ul>{items}</ul>"
                          "</details>")  # fmt: skip
             else:
                 h.append(f' <span class="note">(<code>{_e(first_id)}</code>)</span>')
@@ -153,6 +177,8 @@ def render_html(report: Report) -> str:
         h.append(f"<h3>Std of the kernel gradients per layer, {_e(title)}</h3>")
         h.append('<p class="note">Mean over the seeds of each setting; small values in the '
                  "first layers mean vanishing gradients.</p>")  # fmt: skip
+        if report.layer_tables_note:
+            h.append(f'<p class="note">{_e(report.layer_tables_note)}</p>')
         h.append(_html_table(table, code=()))
     if report.best_run_plots:
         who = "The run" if report.kind == "run" else "The best run"
@@ -175,5 +201,7 @@ def render_html(report: Report) -> str:
                      f'<td class="num">{_e(p.epoch)}</td>'
                      f'<td class="wrap">{_e(p.error)}{trace}</td></tr>')  # fmt: skip
         h.append("</tbody></table></div>")
+        if report.problems_left_out:
+            h.append(f'<p class="note">{_note(report.problems_left_out)}</p>')
     h.append("</main></body></html>")
     return "\n".join(h) + "\n"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from nnlab import __version__
-from nnlab.report.cells import Table
+from nnlab.report.cells import Note, Table
 from nnlab.report.collect import Report
 from nnlab.report.facts import facts, verdict_heading, verdict_note
 
@@ -20,16 +20,37 @@ def _md_cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ") or " "
 
 
+def _md_note(note: Note) -> str:
+    """A note's text with the file it names as a markdown link."""
+    out = note.text.replace("\n", " ")
+    if note.link and note.link in out:
+        out = out.replace(note.link, f"[{note.link}]({_md_url(note.link)})", 1)
+    return out
+
+
+def _md_gap(table: Table, note: Note) -> str:
+    """A row saying what a long table leaves out: its text in the first text column."""
+    at = next((i for i, n in enumerate(table.numeric) if not n), 0)
+    cells = ["…"] * at + [f"_{_md_note(Note(_md_cell(note.text), note.link))}_"]
+    cells += [" "] * (len(table.columns) - at - 1)
+    return "| " + " | ".join(cells) + " |"
+
+
 def _md_table(table: Table, code_columns: tuple[str, ...] = ("run",)) -> list[str]:
     head = "| " + " | ".join(_md_cell(c) for c in table.columns) + " |"
     rule = "| " + " | ".join("---:" if n else "---" for n in table.numeric) + " |"
     lines = [head, rule]
-    for row in table.rows:
+    gaps = dict(table.gaps)
+    for i, row in enumerate(table.rows):
+        if i in gaps:
+            lines.append(_md_gap(table, gaps[i]))
         cells = [
             f"`{c}`" if col in code_columns and c else _md_cell(c)
             for col, c in zip(table.columns, row, strict=True)
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    if len(table.rows) in gaps:
+        lines.append(_md_gap(table, gaps[len(table.rows)]))
     return lines
 
 
@@ -65,9 +86,13 @@ def render_markdown(report: Report) -> str:
         md += ["No run has a result yet.", ""]
     else:
         note = [report.results_note, ""] if report.results_note else []
+        if report.results_left_out:
+            note += [_md_note(report.results_left_out), ""]
         md += [*note, *_md_table(report.results), ""]
     if report.grouped is not None:
         md += ["Per setting: mean ± std over its seeds (completed runs only):", ""]
+        if report.grouped_left_out:
+            md += [_md_note(report.grouped_left_out), ""]
         md += [*_md_table(report.grouped, ()), ""]
 
     md += ["## Diagnosis", ""]
@@ -78,8 +103,13 @@ def render_markdown(report: Report) -> str:
         if len(line.runs) == 1:
             md.append(f"- **{line.label}**, 1 run (`{first_id}`): {reason}.")
             continue
-        md.append(f"- **{line.label}**, {len(line.runs)} runs:")
+        if line.more is None:
+            md.append(f"- **{line.label}**, {len(line.runs)} runs:")
+        else:
+            md.append(f"- **{line.label}**, {line.n} runs; the {len(line.runs)} best-ranked:")
         md += [f"  - `{rid}`: {text}." for rid, text in line.runs]
+        if line.more is not None:
+            md.append(f"  - {_md_note(line.more)}.")
     md.append("")
 
     md += ["## Plots", ""]
@@ -87,6 +117,8 @@ def render_markdown(report: Report) -> str:
         md += [f"![{image.caption}]({_md_url(image.link)})", "", f"_{image.caption}_", ""]
     for title, table in report.layer_tables:
         md += [f"Std of the kernel gradients per layer, {title} (mean over seeds):", ""]
+        if report.layer_tables_note:
+            md += [report.layer_tables_note, ""]
         md += [*_md_table(table, ()), ""]
     if report.best_run_plots:
         who = "The run" if report.kind == "run" else f"The best run, `{report.best_run}`"
@@ -106,5 +138,7 @@ def render_markdown(report: Report) -> str:
             [False, False, True, False],
         )
         md += [*_md_table(table), ""]
+        if report.problems_left_out:
+            md += [_md_note(report.problems_left_out), ""]
         md += ["Tracebacks are in each run's `result.json`.", ""]
     return "\n".join(md).rstrip() + "\n"
