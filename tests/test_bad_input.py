@@ -268,6 +268,69 @@ CASES = [
     Case("set_bad_value", ["train.epochs"], args=["--set", "train.epochs=-3"]),
     Case("workers_zero", ["--workers"], args=["--workers", "0"]),
     Case("backend_option", ["backend", "'theano'", "tensorflow"], args=["--backend", "theano"]),
+    # -- numbers that are not finite ----------------------------------------------------------
+    Case(
+        "lr_inf",
+        ["train.learning_rate", "finite number", "inf"],
+        {"train": {"learning_rate": float("inf")}},
+    ),
+    Case(
+        "lr_nan",
+        ["train.learning_rate", "finite number", "nan"],
+        {"train": {"learning_rate": float("nan")}},
+    ),
+    Case(
+        "lr_inf_in_the_file",
+        ["train.learning_rate", "finite number"],
+        text="name: tiny\ndata: {name: circles}\ntrain: {learning_rate: .inf}\n",
+    ),
+    Case("dropout_nan", ["model.dropout", "finite number"], {"model": {"dropout": float("nan")}}),
+    Case("noise_inf", ["data.noise", "finite number"], {"data": {"noise": float("inf")}}),
+    Case(
+        "momentum_nan",
+        ["train.optimizer.momentum", "finite number"],
+        {"train": {"optimizer": {"name": "sgd", "momentum": float("nan")}}},
+    ),
+    Case(
+        "set_lr_nan",
+        ["train.learning_rate", "finite number"],
+        args=["--set", "train.learning_rate=.nan"],
+    ),
+    Case(
+        "sweep_lr_inf",
+        ["train.learning_rate", "finite number", "sweep point"],
+        {"sweep": {"train.learning_rate": [0.1, float("inf")]}},
+    ),
+    Case(
+        "random_bound_inf",
+        ["sweep.params.train.learning_rate", "finite numbers"],
+        {
+            "sweep": {
+                "mode": "random",
+                "samples": 2,
+                "params": {"train.learning_rate": {"log_uniform": [1e-4, float("inf")]}},
+            }
+        },
+    ),
+    # -- sizes: names the file system takes, sweeps that fit -------------------------------
+    Case("name_too_long", ["name", "at most 100 characters"], {"name": "n" * 300}),
+    Case(
+        "sweep_too_large",
+        ["sweep", "1,000,000 runs", "1000 x 1000 grid", "--max-runs 100,000"],
+        {
+            "sweep": {
+                "train.learning_rate": [round(1e-5 * (i + 1), 8) for i in range(1000)],
+                "train.batch_size": list(range(1, 1001)),
+            }
+        },
+    ),
+    Case(
+        "max_runs_option",
+        ["sweep", "4 runs (2 x 2 grid x 1 repeat)", "--max-runs 3"],
+        {"sweep": {"train.learning_rate": [0.1, 0.01], "train.batch_size": [8, 16]}},
+        args=["--max-runs", "3"],
+    ),
+    Case("max_runs_zero", ["--max-runs"], args=["--max-runs", "0"]),
 ]
 
 

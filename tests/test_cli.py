@@ -518,3 +518,149 @@ def test_ctrl_c_keeps_history_and_the_same_command_finishes(tmp_path):
     assert again.exit_code == 0
     assert store.read_json(history.parent / "result.json")["status"] == "completed"
     assert len(pd.read_csv(history)) == 101
+
+
+# ---------------------------------------------------------------------------------------------
+# sweeps of many runs: refused before they are expanded, checked once per distinct section
+
+HUGE = {"train.learning_rate": [round(1e-5 * (i + 1), 8) for i in range(1000)],
+        "train.batch_size": list(range(1, 1001))}  # fmt: skip
+HUGE_MESSAGE = (
+    "error: sweep: 1,000,000 runs (1000 x 1000 grid x 1 repeat) is more than --max-runs "
+    "100,000; sweep fewer values, or pass --max-runs 1000000 to run them all"
+)
+
+
+@pytest.mark.parametrize(
+    "command", [["validate"], ["run", "--dry-run"], ["sweep", "--dry-run"], ["run"]]
+)
+def test_a_huge_sweep_is_refused_at_once_with_its_count(tmp_path, command):
+    if command[0] == "sweep":  # the axes come from the command line
+        config = write_config(tmp_path, TINY)
+        axes = [a for path, vs in HUGE.items() for a in ("-p", f"{path}={','.join(map(str, vs))}")]
+    else:
+        config = write_config(tmp_path, merge(TINY, {"sweep": HUGE}))
+        axes = []
+    started = time.perf_counter()
+    out = [] if command[0] == "validate" else ["--out", tmp_path / "runs"]
+    result = invoke(command[0], config, *command[1:], *axes, *out)
+    assert time.perf_counter() - started < 10  # the expansion took minutes: it never starts
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == HUGE_MESSAGE
+    assert not (tmp_path / "runs").exists()
+
+
+def test_max_runs_sets_the_limit(tmp_path):
+    sweep = {"train.learning_rate": [0.1, 0.01, 0.001], "train.batch_size": [8, 16, 32, 64]}
+    config = write_config(tmp_path, merge(TINY, {"sweep": sweep}))  # keys sorted: batch_size first
+    refused = invoke("run", config, "--dry-run", "--max-runs", "11", "--out", tmp_path)
+    assert refused.exit_code == 2
+    assert refused.output.strip() == (
+        "error: sweep: 12 runs (4 x 3 grid x 1 repeat) is more than --max-runs 11; sweep "
+        "fewer values, or pass --max-runs 12 to run them all"
+    )
+    allowed = invoke("run", config, "--dry-run", "--max-runs", "12", "--out", tmp_path)
+    assert allowed.exit_code == 0, allowed.output
+    assert "12 runs (12 to train, 0 already finished)" in allowed.output
+    swept = invoke("sweep", write_config(tmp_path, TINY, "plain.yaml"), "-p", "seed=1,2,3",
+                   "--repeats", "2", "--dry-run", "--max-runs", "5", "--out", tmp_path)  # fmt: skip
+    assert swept.exit_code == 2
+    assert "sweep: 6 runs (3 values x 2 repeats) is more than --max-runs 5" in swept.output
+    assert invoke("validate", config, "--max-runs", "11").exit_code == 2
+
+
+def test_the_checks_before_training_run_once_per_distinct_section(tmp_path, monkeypatch):
+    from nnlab import cli, data, keras_objects
+
+    loads, optimizers = [], []
+    real_load, real_optimizer = data.load_dataset, keras_objects.make_optimizer
+    monkeypatch.setattr(data, "load_dataset", lambda *a: loads.append(a) or real_load(*a))
+    monkeypatch.setattr(
+        keras_objects, "make_optimizer", lambda t: optimizers.append(t) or real_optimizer(t)
+    )
+    sweep = {"params": {"train.learning_rate": [0.1, 0.03, 0.01, 0.003, 0.001],
+                        "train.batch_size": [8, 16, 32, 64]},
+             "variants": {"a": {}, "b": {"data.noise": 0.2}}}  # fmt: skip
+    config = write_config(tmp_path, merge(TINY, {"sweep": sweep, "repeats": 2}))
+    _, _, specs, _ = cli._prepare(config, None, {}, load_data=True)
+    assert len(specs) == 80
+    assert [a[0].noise for a in loads] == [0.1, 0.2]  # one dataset per data section
+    assert len(optimizers) == 1  # one optimizer: every run names adam
+
+
+def test_a_problem_of_one_point_is_still_found(tmp_path):
+    sgd = {"train.optimizer": {"name": "sgd", "momentum": 2.0}}
+    sweep = {"params": {"train.learning_rate": [0.1, 0.01]}, "variants": {"a": {}, "b": sgd}}
+    result = invoke("validate", write_config(tmp_path, merge(TINY, {"sweep": sweep})))
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().startswith("error: train.optimizer: ")
+    assert "momentum" in result.output
+
+
+def test_a_name_too_long_for_a_folder_is_refused(tmp_path):
+    result = invoke("validate", write_config(tmp_path, merge(TINY, {"name": "n" * 300})))
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "error: name: must be at most 100 characters (it names a folder), got 300"
+    )
+
+
+def fabricated_experiment(root: Path, n: int) -> Path:
+    """``n`` finished runs of a learning-rate sweep, written as a sweep writes them."""
+    exp = root / "lr-sweep"
+    lines = ["run_id,train.learning_rate,seed,status,best_val_accuracy\n"]
+    for k in range(n):
+        run = exp / f"learning_rate={k}_seed=0_abc{k:03d}"
+        run.mkdir(parents=True)
+        (run / "history.csv").write_text(
+            "epoch,loss,accuracy,val_loss,val_accuracy\n0,1.0,0.5,1.1,0.5\n1,0.5,0.7,0.6,0.6\n"
+        )
+        (run / "result.json").write_text(json.dumps({"run_id": run.name, "status": "completed"}))
+        lines.append(f"{run.name},{k},0,completed,{0.6 + 0.01 * k}\n")
+    (exp / "summary.csv").write_text("".join(lines))
+    return exp
+
+
+def test_plot_of_a_large_experiment_draws_the_runs_with_runs(tmp_path, monkeypatch):
+    from nnlab import plots
+
+    monkeypatch.setattr(plots, "PER_RUN_PLOTS_MAX", 2)  # 3 runs stand for a large sweep
+    monkeypatch.setattr(plots.files, "PER_RUN_PLOTS_MAX", 2)
+    exp = fabricated_experiment(tmp_path, 3)
+    comparison = ["best_val_accuracy_vs_learning_rate.png", "curves_accuracy.png",
+                  "curves_loss.png"]  # fmt: skip
+
+    result = invoke("plot", exp)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (exp / "plots").iterdir()) == comparison
+    assert list(exp.glob("*/plots")) == []
+    assert f"wrote 3 comparison plots in {exp / 'plots'};" in result.output
+    assert "per-run plots of its 3 runs (more than 2) were not drawn" in result.output
+    assert f"`nnlab plot {exp} --runs` draws them" in result.output
+
+    result = invoke("plot", exp, "--runs")
+    assert result.exit_code == 0, result.output
+    assert len(list(exp.glob("*/plots/learning_curves.png"))) == 3
+    assert "and 3 plots of 3 runs in their plots/" in result.output
+    assert "were not drawn" not in result.output
+    printed = [line for line in result.output.splitlines() if line.endswith(".png")]
+    assert printed == [str(exp / "plots" / name) for name in
+                       ("curves_loss.png", "curves_accuracy.png", comparison[0])]  # fmt: skip
+
+
+def test_plot_of_a_small_experiment_lists_every_png(tmp_path):
+    exp = fabricated_experiment(tmp_path, 2)
+    result = invoke("plot", exp)
+    assert result.exit_code == 0, result.output
+    printed = [line for line in result.output.splitlines() if line.endswith(".png")]
+    assert len(printed) == 2 + 3 and printed[0].endswith("learning_curves.png")
+    assert "wrote 3 comparison plots" in result.output and "2 plots of 2 runs" in result.output
+
+
+def test_plot_help_names_the_per_run_threshold():
+    from nnlab import plots
+
+    result = runner.invoke(app, ["plot", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert f"past {plots.PER_RUN_PLOTS_MAX} runs" in " ".join(result.output.split())
+    assert f"up to {plots.PER_RUN_PLOTS_MAX} runs" in " ".join(result.output.split())

@@ -324,3 +324,73 @@ def test_relative_paths_are_relative_to_the_config(tmp_path):
     )
     cfg, _ = load_config(p)
     assert cfg.model.builder == f"{tmp_path / 'sub' / 'build.py'}:make"
+
+
+# ---------------------------------------------------------------------------------------------
+# numbers are finite; the experiment's name fits a folder name
+
+INF, NAN = float("inf"), float("nan")
+
+
+@pytest.mark.parametrize(
+    "doc,expected",
+    [
+        pytest.param(with_(train={"learning_rate": INF}),
+                     "train.learning_rate: must be a finite number, got inf", id="lr_inf"),
+        pytest.param(with_(train={"learning_rate": NAN}),
+                     "train.learning_rate: must be a finite number, got nan", id="lr_nan"),
+        pytest.param(with_(model={"dropout": NAN}),
+                     "model.dropout: must be a finite number, got nan", id="dropout_nan"),
+        pytest.param(with_(model={"l2": INF}), "model.l2: must be a finite number, got inf",
+                     id="l2_inf"),
+        pytest.param(with_(data={"noise": -INF}),
+                     "data.noise: must be a finite number, got -inf", id="noise_minus_inf"),
+        pytest.param(with_(data={"validation": NAN}),
+                     "data.validation: must be a finite number, got nan", id="validation_nan"),
+        pytest.param(with_(train={"early_stopping": {"min_delta": INF}}),
+                     "train.early_stopping.min_delta: must be a finite number, got inf",
+                     id="min_delta_inf"),
+        pytest.param(with_(train={"lr_schedule": {"kind": "plateau", "factor": NAN}}),
+                     "train.lr_schedule.factor: must be a finite number, got nan",
+                     id="schedule_nan"),
+        pytest.param(with_(train={"optimizer": {"name": "sgd", "momentum": NAN}}),
+                     "train.optimizer.momentum: must be a finite number, got nan",
+                     id="optimizer_argument_nan"),
+        pytest.param(with_(model={"initializer": {"name": "random_normal", "stddev": INF}}),
+                     "model.initializer.stddev: must be a finite number, got inf",
+                     id="initializer_argument_inf"),
+    ],
+)  # fmt: skip
+def test_non_finite_numbers_are_refused_naming_the_key(doc, expected):
+    assert problems(doc) == [expected]
+
+
+def test_non_finite_numbers_are_refused_from_yaml_and_set(tmp_path):
+    p = write(tmp_path, "data: {name: circles}\ntrain: {learning_rate: .inf}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(p)
+    assert info.value.problems == ["train.learning_rate: must be a finite number, got inf"]
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, "data: {name: circles}\n"), ["model.noise=.nan"])
+    assert info.value.problems == ["model.noise: must be a finite number, got nan"]
+
+
+def test_finite_optimizer_arguments_still_pass():
+    cfg = validate(with_(train={"optimizer": {"name": "sgd", "momentum": 0.9, "nesterov": True}}))
+    assert cfg.train.optimizer.model_extra == {"momentum": 0.9, "nesterov": True}
+
+
+def test_a_name_longer_than_a_folder_name_may_be_is_refused(tmp_path):
+    from nnlab.config import MAX_NAME_LENGTH
+
+    assert MAX_NAME_LENGTH == 100
+    assert validate(with_(name="n" * 100)).name == "n" * 100
+    assert problems(with_(name="n" * 300)) == [
+        "name: must be at most 100 characters (it names a folder), got 300"
+    ]
+    long_file = write(tmp_path, "data: {name: circles}\n", "x" * 120 + ".yaml")
+    with pytest.raises(ConfigError) as info:
+        load_config(long_file)  # the name defaults to the file's stem
+    assert info.value.problems == [
+        "name: must be at most 100 characters (it names a folder), got 120"
+    ]

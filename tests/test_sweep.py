@@ -257,3 +257,181 @@ def test_command_line_axes_leave_a_params_that_is_no_mapping_to_validation():
     with pytest.raises(ConfigError) as info:
         validate(merge(TINY, doc))
     assert info.value.problems == ["sweep.params: must be a mapping of dotted paths, got 'x'"]
+
+
+# ---------------------------------------------------------------------------------------------
+# sweeps of many runs: counted before they are expanded, names the file system takes
+
+from nnlab import sweep as sweep_module  # noqa: E402
+from nnlab.config_document import set_dotted  # noqa: E402
+from nnlab.sweep import MAX_ID_LENGTH, MAX_RUNS, check_size, count_runs  # noqa: E402
+
+
+def config_of(sweep, **changes):
+    return validate(merge(TINY, {"sweep": sweep, **changes}))
+
+
+@pytest.mark.parametrize(
+    "sweep,changes,count",
+    [
+        pytest.param(None, {}, 1, id="no_sweep"),
+        pytest.param(None, {"repeats": 4}, 4, id="repeats_only"),
+        pytest.param({"train.batch_size": [8, 16, 32], "train.learning_rate": [0.1, 0.01]},
+                     {"repeats": 2}, 12, id="grid"),
+        pytest.param({"mode": "zip", "params": {"train.epochs": [1, 2, 3],
+                                                "train.batch_size": [8, 16, 32]}},
+                     {}, 3, id="zip"),
+        pytest.param({"mode": "random", "samples": 7,
+                      "params": {"train.learning_rate": {"log_uniform": [1e-4, 1e-1]}}},
+                     {"repeats": 3}, 21, id="random"),
+        pytest.param({"params": {"train.epochs": [1, 2]},
+                      "variants": {"a": {}, "b": {"model.batch_norm": True}, "c": {}}},
+                     {}, 6, id="variants"),
+        pytest.param({"variants": {"a": {}, "b": {"model.batch_norm": True}}},
+                     {"repeats": 2}, 4, id="variants_alone"),
+    ],
+)  # fmt: skip
+def test_count_runs_from_the_axes_matches_the_expansion(sweep, changes, count):
+    config = config_of(sweep, **changes) if sweep else validate(merge(TINY, changes))
+    assert count_runs(config) == count == len(expand(config))
+
+
+def test_a_huge_sweep_is_refused_before_anything_is_expanded(monkeypatch):
+    values = [round(1e-5 * (i + 1), 8) for i in range(1000)]
+    config = config_of({"train.learning_rate": values, "train.batch_size": list(range(1, 1001))})
+    assert count_runs(config) == 1_000_000
+
+    def no_points(*args):
+        raise AssertionError("the sweep was expanded")
+
+    monkeypatch.setattr(sweep_module, "points", no_points)
+    with pytest.raises(ConfigError) as info:
+        expand(config)
+    assert info.value.problems == [
+        "sweep: 1,000,000 runs (1000 x 1000 grid x 1 repeat) is more than --max-runs 100,000; "
+        "sweep fewer values, or pass --max-runs 1000000 to run them all"
+    ]
+    assert MAX_RUNS == 100_000
+
+
+def test_max_runs_is_the_limit_and_the_message_says_where_the_count_comes_from():
+    variants = {"a": {}, "b": {"model.batch_norm": True}}
+    config = config_of({"params": {"train.epochs": [1, 2, 3]}, "variants": variants}, repeats=2)
+    assert len(expand(config, max_runs=12)) == 12
+    assert len(expand(config, max_runs=None)) == 12
+    with pytest.raises(ConfigError) as info:
+        expand(config, max_runs=11)
+    assert info.value.problems == [
+        "sweep: 12 runs (2 variants x 3 values x 2 repeats) is more than --max-runs 11; "
+        "sweep fewer values, or pass --max-runs 12 to run them all"
+    ]
+    with pytest.raises(ConfigError, match=r"^repeats: 5 runs \(5 repeats\) is more than"):
+        check_size(validate(merge(TINY, {"repeats": 5})), 4)
+    random = config_of({"mode": "random", "samples": 30,
+                        "params": {"seed": {"choice": [1, 2]}}})  # fmt: skip
+    with pytest.raises(ConfigError, match=r"\(30 random samples x 1 repeat\)"):
+        check_size(random, 10)
+
+
+def plain_expansion(config):
+    """What expand gave before it validated section by section: every point's document
+    copied whole and validated whole."""
+    import copy
+
+    from nnlab.config_sweep import VARIANT
+
+    plan = config.sweep
+    base = config.model_dump(mode="json", exclude={"sweep"}, exclude_unset=True)
+    base.pop("repeats", None)
+    out = []
+    for point in points(plan, config.seed):
+        doc = copy.deepcopy(base)
+        for path, value in [*plan.variants.get(point.get(VARIANT), {}).items(), *point.items()]:
+            if path != VARIANT:
+                set_dotted(doc, path, copy.deepcopy(value))
+        first = doc.get("seed", config.seed)
+        out += [validate(dict(doc, seed=first + k) if k else doc) for k in range(config.repeats)]
+    return out
+
+
+def test_the_resolved_configs_are_those_of_a_whole_validation():
+    config = config_of(
+        {"params": {"train.learning_rate": [0.1, 0.01], "data.noise": [0.05, 0.2],
+                    "seed": [3, 5]},
+         "variants": {"plain": {}, "sgd": {"train.optimizer": "sgd",
+                                           "train.optimizer.momentum": 0.9},
+                      "norm": {"model.batch_norm": True, "data.scale": "layer"}}},
+        repeats=2,
+    )  # fmt: skip
+    specs = expand(config)
+    whole = plain_expansion(config)
+    assert len(specs) == len(whole) == 48
+    for spec, expected in zip(specs, whole, strict=True):
+        assert spec.config == expected
+        assert spec.config.run_dict() == expected.run_dict()
+        assert spec.config.model_fields_set == expected.model_fields_set
+        for section in ("data", "model", "train"):
+            got, want = getattr(spec.config, section), getattr(expected, section)
+            assert got.model_fields_set == want.model_fields_set
+        assert spec.run_id.endswith(sweep_module.config_hash(expected.run_dict()))
+
+
+def test_a_point_that_fails_gets_the_messages_of_a_whole_validation():
+    got = errors({"params": {"train.learning_rate": [0.1, -1], "model.kind": ["mlp", "cnn"]}})
+    assert got == [
+        "model.kind: cnn needs image data (mnist, cifar10, digits), but data.name is circles "
+        "(sweep point train.learning_rate=0.1, model.kind=cnn)",
+        "train.learning_rate: must be > 0, got -1 (sweep point train.learning_rate=-1, "
+        "model.kind=mlp)",
+        "train.learning_rate: must be > 0, got -1 (sweep point train.learning_rate=-1, "
+        "model.kind=cnn)",
+    ]
+
+
+def test_non_finite_sweep_values_are_refused_like_base_values():
+    assert errors({"train.learning_rate": [0.1, float("inf")]}) == [
+        "train.learning_rate: must be a finite number, got inf "
+        "(sweep point train.learning_rate=inf)"
+    ]
+    assert errors({"variants": {"a": {"model.dropout": float("nan")}}}) == [
+        "model.dropout: must be a finite number, got nan (sweep point variant=a)"
+    ]
+    assert errors({"mode": "random", "samples": 2,
+                   "params": {"train.learning_rate": {"uniform": [0.1, float("inf")]}}}) == [
+        "sweep.params.train.learning_rate: uniform needs finite numbers, got [0.1, inf]"
+    ]  # fmt: skip
+
+
+def test_run_ids_of_long_swept_values_fit_a_file_name():
+    axes = {f"model.initializer.{'a' * 20}{i}": ["v" * 60 + str(i), "w" * 60] for i in range(6)}
+    axes["train.learning_rate"] = [0.1, 0.01]
+    init = {"initializer": {"name": "random_normal"}}
+    config = config_of({"params": axes, "variants": {"x" * 60: {}, "y" * 60: {}}}, model=init)
+    runs = expand(config)  # the initializer arguments are checked later, by the preflight
+    assert len(runs) == 2 * 2**7
+    assert all(len(r.run_id.encode()) <= MAX_ID_LENGTH == 200 for r in runs)
+    assert len({r.run_id for r in runs}) == len(runs)
+    for r in runs:
+        assert r.run_id.endswith(f"_seed=0_{sweep_module.config_hash(r.config.run_dict())}")
+        assert r.run_id.startswith("x" * 4) or r.run_id.startswith("y" * 4)
+
+
+def test_run_ids_under_the_limit_are_as_they_always_were():
+    runs = specs({"train.learning_rate": [0.1, 0.01], "train.optimizer": ["adam", "sgd"]})
+    for r in runs:
+        words = "_".join(f"{p.rsplit('.', 1)[-1]}={v}" for p, v in r.values.items())
+        assert r.run_id == f"{words}_seed=0_{sweep_module.config_hash(r.config.run_dict())}"
+    long_value = {"train.optimizer": [{"name": "sgd", "momentum": 0.9, "nesterov": True}]}
+    (one,) = specs(long_value)
+    assert one.run_id.startswith("optimizer=name-sgd-momentum-0.9-nesterov-true_seed=0_")
+
+
+def test_many_axes_are_cut_to_the_limit_keeping_seed_and_hash():
+    axes = {f"model.initializer.k{i:02d}": [i] for i in range(60)}
+    init = {"initializer": {"name": "random_normal"}}
+    (run,) = expand(config_of({"params": axes}, seed=4_000_000_000, model=init))
+    assert len(run.run_id) <= MAX_ID_LENGTH
+    assert run.run_id.startswith("k00=0_k01=1_")
+    assert run.run_id.endswith(
+        f"_seed=4000000000_{sweep_module.config_hash(run.config.run_dict())}"
+    )

@@ -84,29 +84,36 @@ def _prepare(
     axes: list[str] | None = None,
     mode: str | None = None,
     dry_run: bool = False,
+    max_runs: int | None = None,
 ) -> tuple[Any, dict[str, Any], list[Any], dict[str, Any]]:
-    """Everything ``run``, ``sweep`` and ``validate`` check before anything trains: the schema
-    and every expanded run, then (unless ``dry_run``) the backend and device, the Keras
-    objects the config names, and (with ``load_data``) each distinct dataset and whether the
-    loss and metrics fit its task. Returns the config, raw doc, runs and device info."""
+    """Everything ``run``, ``sweep`` and ``validate`` check before anything trains: the schema,
+    the number of runs (more than ``max_runs`` is refused before expanding) and every
+    expanded run, then (unless ``dry_run``) the backend and device, the Keras objects the
+    config names, and (with ``load_data``) each distinct dataset and whether the loss and
+    metrics fit its task. Each check runs once per distinct data section, train section and
+    builder, not once per run. Returns the config, raw doc, runs and device info."""
     from nnlab.config import load_config
-    from nnlab.sweep import expand
+    from nnlab.sweep import MAX_RUNS, expand
 
     overrides = list(sets or [])
     overrides += [f"{k}={v}" for k, v in cli_overrides.items() if v is not None]
     cfg, doc = load_config(config, overrides, axes=axes or [], mode=mode)
-    specs = expand(cfg)
+    specs = expand(cfg, MAX_RUNS if max_runs is None else max_runs)
     if dry_run:
         return cfg, doc, specs, {}
     from nnlab import backend, keras_objects
 
     device = backend.activate(cfg.backend, cfg.device)
-    checked: set[str] = set()
+    preflight = keras_objects.Preflight()
+    datasets: dict[str, Any] = {}  # data section -> its dataset, loaded once
     for spec in specs:
-        key = spec.config.data.model_dump_json() + spec.config.train.model_dump_json()
-        data = _load_checked(spec) if load_data and key not in checked else None
-        checked.add(key)
-        keras_objects.preflight(spec.config, data)
+        data = None
+        if load_data:
+            key = spec.config.data.model_dump_json()
+            if key not in datasets:
+                datasets[key] = _load_checked(spec)
+            data = datasets[key]
+        preflight.check(spec.config, data)
     return cfg, doc, specs, device
 
 
@@ -155,19 +162,28 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors
 DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", help="List the runs (ids and values) and train nothing.")
 ]
+MaxRunsOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-runs", min=1,
+        help="Refuse a sweep of more runs than this, before expanding it.",
+    ),
+]  # fmt: skip
 
 
 def _experiment(
     config: Path, sets: list[str] | None, out_dir: Path, workers: int, backend: str | None,
     device: str | None, repeats: int | None, force: bool, quiet: bool, dry_run: bool,
     debug: bool, axes: list[str] | None = None, mode: str | None = None,
+    max_runs: int | None = None,
 ) -> None:  # fmt: skip
     """What ``run`` and ``sweep`` do: check everything, then train every pending run."""
     try:
         overrides = {"backend": backend, "device": device, "repeats": repeats}
         cfg, doc, specs, device_info = _prepare(
-            config, sets, overrides, load_data=True, axes=axes, mode=mode, dry_run=dry_run
-        )
+            config, sets, overrides, load_data=True, axes=axes, mode=mode, dry_run=dry_run,
+            max_runs=max_runs,
+        )  # fmt: skip
         if not dry_run:
             _check_writable(out_dir)
     except NnlabError as e:
@@ -180,7 +196,7 @@ def _experiment(
         raise typer.Exit(EXIT_OK)
     from nnlab import display, execute, hooks, launchers
 
-    launcher = launchers.PoolLauncher(workers, device_info, run_end=hooks.plot_run)
+    launcher = launchers.PoolLauncher(workers, device_info, run_end=hooks.run_end(len(specs)))
     try:
         outcome = execute.execute(
             specs, exp_dir, launcher, force=force, on_event=display.make_display(err, quiet),
@@ -228,6 +244,7 @@ def run(
     force: ForceOpt = False,
     quiet: QuietOpt = False,
     dry_run: DryRunOpt = False,
+    max_runs: MaxRunsOpt = 100_000,
     debug: DebugOpt = False,
 ) -> None:
     """Run every run the config describes (each sweep point x repeats), skipping runs that
@@ -237,7 +254,7 @@ def run(
     history.csv (a row per epoch, epoch 0 is the untrained model), result.json, env.json.
     """
     _experiment(config, set_, out_dir, workers, backend, device, repeats, force, quiet,
-                dry_run, debug)  # fmt: skip
+                dry_run, debug, max_runs=max_runs)  # fmt: skip
 
 
 @app.command()
@@ -270,6 +287,7 @@ def sweep(
     force: ForceOpt = False,
     quiet: QuietOpt = False,
     dry_run: DryRunOpt = False,
+    max_runs: MaxRunsOpt = 100_000,
     debug: DebugOpt = False,
 ) -> None:
     """Add sweep axes from the command line to the config's own, and run them all.
@@ -277,7 +295,7 @@ def sweep(
     Example: nnlab sweep configs/pima.yaml -p train.batch_size=10,100,full --repeats 3
     """  # fmt: skip
     _experiment(config, set_, out_dir, workers, backend, device, repeats, force, quiet,
-                dry_run, debug, axes=param or [], mode=mode)  # fmt: skip
+                dry_run, debug, axes=param or [], mode=mode, max_runs=max_runs)  # fmt: skip
 
 
 def _print_dry_run(specs: list[Any], exp_dir: Path, force: bool) -> None:
@@ -325,10 +343,13 @@ def _print_outcome(outcome: Any, exp_dir: Path) -> None:
 
 
 @app.command()
-def validate(config: ConfigArg, set_: SetOpt = None, debug: DebugOpt = False) -> None:
+def validate(
+    config: ConfigArg, set_: SetOpt = None, max_runs: MaxRunsOpt = 100_000,
+    debug: DebugOpt = False,
+) -> None:  # fmt: skip
     """Check a config (and its --set overrides) without training; print how many runs it has."""
     try:
-        cfg, _, specs, _ = _prepare(config, set_, {}, load_data=False)
+        cfg, _, specs, _ = _prepare(config, set_, {}, load_data=False, max_runs=max_runs)
     except NnlabError as e:
         raise _fail(e, debug) from None
     n = len(specs)
@@ -342,17 +363,49 @@ def validate(config: ConfigArg, set_: SetOpt = None, debug: DebugOpt = False) ->
 @app.command()
 def plot(
     directory: Annotated[Path, typer.Argument(help="A run directory or an experiment directory.")],
+    runs: Annotated[bool, typer.Option("--runs", help="Also draw each run's own plots past 50 "
+                                       "runs (up to 50 they are drawn anyway).")] = False,
     debug: DebugOpt = False,
-) -> None:
-    """Draw the plots of a run or experiment again, from its CSV files alone."""
-    from nnlab import plots
+) -> None:  # fmt: skip
+    """Draw the plots of a run or experiment again, from its CSV files alone: an experiment's
+    comparison plots first, then each run's own (up to 50 runs, or with --runs, in parallel)."""
+    import rich.progress as rp
+
+    from nnlab import plots, store
+
+    bar = rp.Progress(*rp.Progress.get_default_columns(), rp.MofNCompleteColumn(), console=err,
+                      transient=True, disable=not err.is_terminal)  # fmt: skip
+    tasks: dict[str, Any] = {}
+    totals: dict[str, int] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        totals[stage] = total
+        if stage == plots.RUNS_SKIPPED:
+            return
+        size = total if stage == plots.RUNS or done else None  # the comparison: a pulsing bar
+        if stage not in tasks:
+            what = "per-run plots" if stage == plots.RUNS else "comparison plots"
+            tasks[stage] = bar.add_task(what, total=size)
+        bar.update(tasks[stage], completed=done, total=size)
 
     try:
-        written = plots.plot_dir(directory)
+        with bar:
+            written = plots.plot_dir(directory, runs=runs, progress=progress)
     except NnlabError as e:
         raise _fail(e, debug) from None
-    for path in written:
+    own = [p for p in written if p.parent == directory / store.PLOTS_DIR]
+    n_runs = len({p.parent.parent for p in written} - {directory})
+    for path in written if n_runs <= plots.PER_RUN_PLOTS_MAX else own:
         out.print(str(path), markup=False)
+    kind = "comparison plot" if totals else "plot"
+    message = f"wrote {len(own)} {kind}{'s' * (len(own) != 1)} in {directory / store.PLOTS_DIR}"
+    if n_runs:
+        message += f", and {len(written) - len(own):,} plots of {n_runs:,} runs in their plots/"
+    if plots.RUNS_SKIPPED in totals:
+        message += (f"; the per-run plots of its {totals[plots.RUNS_SKIPPED]:,} runs (more than "
+                    f"{plots.PER_RUN_PLOTS_MAX}) were not drawn: `nnlab plot {directory} --runs` "
+                    "draws them, `nnlab plot RUN_DIR` those of one run")  # fmt: skip
+    err.print(message, markup=False)
 
 
 @app.command()

@@ -12,6 +12,7 @@ The raw document's edits live in ``config_document``, the ``sweep:`` block's mod
 from __future__ import annotations
 
 import copy
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -54,8 +55,14 @@ MODEL_KEYS = {
 }
 
 
+# an experiment's name is its output folder's name: file systems take 255 bytes, and the
+# folder's temporary and suffixed siblings need room
+MAX_NAME_LENGTH = 100
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+    # a number in the config is finite: .inf and .nan are refused wherever a number goes
+    model_config = ConfigDict(extra="forbid", validate_assignment=False, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod
@@ -75,6 +82,24 @@ class _Strict(BaseModel):
 def _numeric(model: type[BaseModel], key: str) -> bool:
     text = str(model.model_fields[key].annotation)
     return ("int" in text or "float" in text) and "bool" not in text
+
+
+def _finite_arguments(extra: dict[str, Any] | None) -> None:
+    """The free arguments of an optimizer or initializer: a number among them is finite."""
+    bad = [f"{key}: must be a finite number, got {value!r}"
+           for key, value in (extra or {}).items() if not _finite(value)]  # fmt: skip
+    if bad:
+        raise ValueError("\n".join(bad))
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list | tuple):
+        return all(_finite(v) for v in value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    return True
 
 
 class DataConfig(_Strict):
@@ -147,6 +172,11 @@ class InitializerSpec(_Strict):
     def _known(cls, v: str) -> str:
         return _check_name("initializer", names.snake_case(v), names.INITIALIZERS)
 
+    @model_validator(mode="after")
+    def _finite_numbers(self) -> InitializerSpec:
+        _finite_arguments(self.model_extra)
+        return self
+
 
 class ModelConfig(_Strict):
     kind: Literal[*MODEL_KINDS] = "mlp"  # type: ignore[valid-type]
@@ -213,6 +243,7 @@ class OptimizerSpec(_Strict):
     def _no_learning_rate(self) -> OptimizerSpec:
         if "learning_rate" in (self.model_extra or {}):
             raise ValueError("learning_rate: set train.learning_rate instead")
+        _finite_arguments(self.model_extra)
         return self
 
 
@@ -344,7 +375,7 @@ class TrainConfig(_Strict):
 
 
 class ExperimentConfig(_Strict):
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=MAX_NAME_LENGTH)]
     description: str = ""
     seed: Annotated[int, Field(ge=0, lt=2**32 - 10_000)] = 0
     repeats: Annotated[int, Field(gt=0, le=10_000)] = 1

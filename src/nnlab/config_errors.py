@@ -146,6 +146,11 @@ def _message(err: Any) -> str:
         return f"needs a 'kind' ({', '.join(names.SCHEDULES)})"
     if kind == "string_pattern_mismatch":
         return f"must contain only letters, digits, '.', '_' and '-', got {got!r}"
+    if kind == "string_too_long":
+        return (f"must be at most {ctx.get('max_length')} characters (it names a folder), "
+                f"got {len(got) if isinstance(got, str) else got!r}")  # fmt: skip
+    if kind == "finite_number":
+        return f"must be a finite number, got {got!r}"
     if kind in ("value_error", "assertion_error"):
         return str(ctx.get("error", err["msg"])).removeprefix("Value error, ")
     expected = {

@@ -10,6 +10,7 @@ Imports no deep-learning backend.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, Literal, get_args
 
@@ -172,6 +173,8 @@ def _check_values(path: str, values: Any, mode: str) -> list[str]:
         if not ok:
             return [f"sweep.params.{path}: {kind} needs [low, high] with low < high, "
                     f"got {args!r}"]  # fmt: skip
+        if not all(math.isfinite(a) for a in args):
+            return [f"sweep.params.{path}: {kind} needs finite numbers, got {args!r}"]
         if kind == "log_uniform" and args[0] <= 0:
             return [f"sweep.params.{path}: log_uniform needs low > 0, got {args[0]!r}"]
         return []

@@ -4,6 +4,8 @@ the training wing imports nothing of the reading wing; this module joins the two
 
 Drawing never fails a run: the results are safe on disk and ``nnlab plot`` / ``nnlab report``
 can retry, so a problem is noted (in the run's result, or the outcome) and training goes on.
+An experiment of more than ``nnlab.plots.PER_RUN_PLOTS_MAX`` runs gets no per-run plots as its
+runs end (:func:`run_end`): its comparison plots at the end are what a large sweep is read by.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from nnlab import store
 from nnlab.execute import Outcome
+from nnlab.launchers import RunEnd
 from nnlab.sweep import RunSpec
 
 
@@ -25,6 +28,15 @@ def plot_run(run_dir: Path, result: dict[str, Any]) -> None:
     except Exception as e:  # the run's data is safe on disk; `nnlab plot` can retry
         result["plot_error"] = f"{type(e).__name__}: {e}"
         store.write_json(run_dir / store.RESULT_FILE, result)
+
+
+def run_end(n_runs: int) -> RunEnd | None:
+    """The run-end hook of an experiment of ``n_runs`` runs: :func:`plot_run` up to
+    ``nnlab.plots.PER_RUN_PLOTS_MAX`` runs, none past it (``nnlab plot RUN_DIR`` or
+    ``nnlab plot EXPERIMENT --runs`` draws them on demand)."""
+    from nnlab.plots.files import PER_RUN_PLOTS_MAX
+
+    return plot_run if n_runs <= PER_RUN_PLOTS_MAX else None
 
 
 def plot_experiment(exp_dir: Path) -> str | None:

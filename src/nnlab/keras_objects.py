@@ -80,43 +80,91 @@ def preflight(config: ExperimentConfig, data: Dataset | None = None) -> None:
     """Build what can be built without training, so a wrong argument is a config error.
 
     Checks the optimizer and initializer arguments, the custom builder file, and (given the
-    data) that the loss and metrics fit the task. Imports Keras.
+    data) that the loss and metrics fit the task. Imports Keras. For the many runs of a
+    sweep, ``Preflight`` does the same checks, each once per distinct thing it reads.
     """
-    import keras
+    Preflight().check(config, data)
 
-    from nnlab.models import class_name, initializer
 
-    problems: list[str] = []
-    opt = config.train.optimizer
-    if not isinstance(opt, str):
-        cls = getattr(keras.optimizers, names.OPTIMIZERS[opt.name])
-        problems += _unknown_args("train.optimizer", opt.name, cls, opt.model_extra)
-    init = config.model.initializer
-    if not isinstance(init, str):
-        cls = getattr(keras.initializers, class_name(init.name))
-        problems += _unknown_args("model.initializer", init.name, cls, init.model_extra)
-    if not problems:
-        try:
-            make_optimizer(config.train)
-        except (TypeError, ValueError) as e:
-            problems.append(f"train.optimizer: {_arg_problem(e)}")
-        try:
-            initializer(config.model)((2, 2))  # values are checked only when it draws
-        except (TypeError, ValueError) as e:
-            problems.append(f"model.initializer: {_arg_problem(e)}")
-    if config.model.kind == "custom":
+class Preflight:
+    """``preflight`` for every run of an experiment. Each check runs once per distinct value
+    of what it reads and its problems are remembered: the optimizer and initializer (their
+    names and arguments; ``train.learning_rate`` is already a finite number > 0, which every
+    optimizer takes), the builder file, the data and train sections (the task checks), the
+    data and model sections (a custom builder's model). A sweep of 10,000 learning rates
+    builds one optimizer. The problems of a run, and their order, are ``preflight``'s."""
+
+    def __init__(self) -> None:
+        self._done: dict[tuple[Any, ...], list[str]] = {}
+        self._held: list[Any] = []  # what an id in a key names stays alive while it is used
+
+    def check(self, config: ExperimentConfig, data: Dataset | None = None) -> None:
+        """Raise the ``ConfigError`` that ``preflight(config, data)`` raises, if any."""
+        specs = (_key(config.train.optimizer), _key(config.model.initializer))
+        problems = self._once(("args", *specs), self._arguments, config)
+        if config.model.kind == "custom":
+            problems = problems + self._once(
+                ("builder", config.model.builder), self._loads_builder, config
+            )
+        if data is not None:
+            problems = problems + self._once(
+                ("task", id(data), config.train.model_dump_json()),
+                lambda c: _task_problems(c, data), config, data,
+            )  # fmt: skip
+        if not problems and data is not None and config.model.kind == "custom":
+            problems = self._once(
+                ("built", id(data), config.data.model_dump_json(), config.model.model_dump_json()),
+                lambda c: _builder_returns_a_model(c, data), config, data,
+            )  # fmt: skip
+        if problems:
+            raise ConfigError(*problems)
+
+    def _once(self, key: tuple[Any, ...], check: Any, config: Any, *held: Any) -> list[str]:
+        if key not in self._done:
+            self._done[key] = list(check(config))
+            self._held.extend(held)
+        return self._done[key]
+
+    @staticmethod
+    def _arguments(config: ExperimentConfig) -> list[str]:
+        import keras
+
+        from nnlab.models import class_name, initializer
+
+        problems: list[str] = []
+        opt = config.train.optimizer
+        if not isinstance(opt, str):
+            cls = getattr(keras.optimizers, names.OPTIMIZERS[opt.name])
+            problems += _unknown_args("train.optimizer", opt.name, cls, opt.model_extra)
+        init = config.model.initializer
+        if not isinstance(init, str):
+            cls = getattr(keras.initializers, class_name(init.name))
+            problems += _unknown_args("model.initializer", init.name, cls, init.model_extra)
+        if not problems:
+            try:
+                make_optimizer(config.train)
+            except (TypeError, ValueError) as e:
+                problems.append(f"train.optimizer: {_arg_problem(e)}")
+            try:
+                initializer(config.model)((2, 2))  # values are checked only when it draws
+            except (TypeError, ValueError) as e:
+                problems.append(f"model.initializer: {_arg_problem(e)}")
+        return problems
+
+    @staticmethod
+    def _loads_builder(config: ExperimentConfig) -> list[str]:
         from nnlab.models import load_builder
 
         try:
             load_builder(config.model.builder or "")
         except ConfigError as e:
-            problems.extend(e.problems)
-    if data is not None:
-        problems.extend(_task_problems(config, data))
-    if not problems and data is not None and config.model.kind == "custom":
-        problems.extend(_builder_returns_a_model(config, data))
-    if problems:
-        raise ConfigError(*problems)
+            return list(e.problems)
+        return []
+
+
+def _key(spec: Any) -> Any:
+    """An optimizer or initializer: its name, or its name and arguments."""
+    return spec if isinstance(spec, str) else spec.model_dump_json()
 
 
 def _builder_returns_a_model(config: ExperimentConfig, data: Dataset) -> list[str]:
@@ -209,6 +257,7 @@ def _task_problems(config: ExperimentConfig, data: Dataset) -> list[str]:
 
 
 __all__ = [
+    "Preflight",
     "loss_name",
     "make_metrics",
     "make_optimizer",

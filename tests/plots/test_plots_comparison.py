@@ -262,3 +262,70 @@ def test_heatmap_cells_are_means_over_repeats() -> None:
 def test_heatmap_only_for_two_axes(axes: list[str]) -> None:
     df = summary([{"run_id": "r", **dict.fromkeys(axes, "1"), "best_loss": 0.5}])
     assert comparison.heatmap_data(df, "best_loss") is None
+
+
+# ---------------------------------------------------------------------------- many settings
+
+
+def score(k: int) -> float:
+    """The best_val_accuracy of setting k: 0.50 to 0.79 in a shuffled order (7 and 30 are
+    coprime), the two seeds 0.001 apart."""
+    return 0.5 + 0.01 * ((7 * k) % 30)
+
+
+def many_settings() -> pd.DataFrame:
+    """30 learning rates x 2 seeds, and a 31st setting whose runs both failed."""
+    rows = []
+    for k in range(31):
+        for seed in (0, 1):
+            failed = k == 30
+            rows.append({
+                "run_id": f"lr{k}_s{seed}", AXIS_LR: str(k), "seed": seed,
+                "status": "failed" if failed else "completed",
+                "best_val_accuracy": np.nan if failed else score(k) + (seed - 0.5) * 0.001,
+                "best_val_loss": np.nan if failed else 1 - score(k),
+            })  # fmt: skip
+    return summary(rows)
+
+
+def test_shown_groups_of_many_settings_are_the_best_and_the_worst() -> None:
+    shown = comparison.shown_groups(many_settings())
+    ranked = sorted(range(30), key=lambda k: -score(k))
+    assert ranked[:3] == [17, 4, 21] and ranked[-1] == 0
+    assert [g.label for g in shown.groups] == [
+        f"learning_rate={k}" for k in ranked[:10] + ranked[-5:]
+    ]
+    assert shown.ranks == [*range(1, 11), *range(26, 31)]
+    assert shown.scores == pytest.approx(
+        [0.79, 0.78, 0.77, 0.76, 0.75, 0.74, 0.73, 0.72, 0.71, 0.70,
+         0.54, 0.53, 0.52, 0.51, 0.50]
+    )  # fmt: skip
+    assert (shown.total, shown.n_best, shown.n_worst, shown.limited) == (31, 10, 5, True)
+    assert shown.note() == "15 of 31 settings shown: the 10 best and 5 worst by best_val_accuracy"
+    assert shown.label(0) == "#1 learning_rate=17: 0.79"
+    assert shown.label(14) == "#30 learning_rate=0: 0.5"
+
+
+def test_shown_groups_by_a_loss_are_the_lowest_first() -> None:
+    shown = comparison.shown_groups(many_settings(), "best_val_loss")
+    assert shown.scores[:2] == pytest.approx([0.21, 0.22])
+    assert shown.scores[-1] == pytest.approx(0.5)
+    assert shown.note() == "15 of 31 settings shown: the 10 best and 5 worst by best_val_loss"
+
+
+def test_shown_groups_of_few_settings_are_all_of_them() -> None:
+    df = many_settings().iloc[: 2 * comparison.CURVE_GROUPS_MAX]
+    shown = comparison.shown_groups(df)
+    assert [g.label for g in shown.groups] == [f"learning_rate={k}" for k in range(20)]
+    assert (shown.limited, shown.note(), shown.label(3)) == (False, None, "learning_rate=3")
+
+
+def test_group_curves_of_the_shown_groups() -> None:
+    df = many_settings()
+    shown = comparison.shown_groups(df)
+    histories = {rid: curve([1.0, 0.5]) for rid in df["run_id"]}
+    groups = comparison.group_curves(df, histories, "loss", shown)
+    assert [g.color for g in groups] == list(range(15))  # colours by place, not by setting
+    assert groups[0].label == "#1 learning_rate=17: 0.79"
+    assert groups[0].run_ids == ["lr17_s0", "lr17_s1"]
+    assert len(comparison.group_curves(df, histories, "loss")) == 30  # without: every group

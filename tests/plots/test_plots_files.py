@@ -378,3 +378,122 @@ def test_plot_experiment_hook(experiment: Path) -> None:
     names = {p.name for p in plots.plot_experiment(experiment)}
     assert {"gradients_std.png", "weights_std.png", "gradients_mean.png"} <= names
     assert "curves_loss.png" in names
+
+
+# ---------------------------------------------------------------------------- large sweeps
+
+
+def lr_points(n: int) -> list[dict[str, str]]:
+    return [{AXIS_LR: f"{0.001 * (k + 1):.3f}"} for k in range(n)]
+
+
+def fake_plot_run(run: Path) -> list[Path]:
+    """Stands in for the drawing of a run's plots, which these tests only count."""
+    target = run / store.PLOTS_DIR / plots.LEARNING_CURVES_FILE
+    target.parent.mkdir(exist_ok=True)
+    target.write_bytes(b"png")
+    return [target]
+
+
+def run_pngs(exp: Path) -> list[Path]:
+    return sorted(exp.glob(f"*/{store.PLOTS_DIR}/*.png"))
+
+
+@pytest.mark.parametrize(("points", "repeats"), [(17, 3), (51, 1)], ids=["17x3", "51x1"])
+def test_plot_dir_past_the_threshold_draws_only_the_comparison(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, points: int, repeats: int
+) -> None:
+    assert plots.PER_RUN_PLOTS_MAX == 50
+    monkeypatch.setattr(plots.files, "plot_run", fake_plot_run)
+    exp, run_ids = write_experiment(tmp_path, lr_points(points), repeats)
+    assert len(run_ids) == 51
+    stale = exp / run_ids[0] / store.PLOTS_DIR / "learning_curves.png"
+    stale.parent.mkdir()
+    stale.write_bytes(b"an older drawing")
+    seen: list[tuple[str, int, int]] = []
+
+    written = plots.plot_dir(exp, progress=lambda *a: seen.append(a), workers=1)
+    assert [p.name for p in written] == [*CURVES, "best_val_accuracy_vs_learning_rate.png"]
+    assert all(p.parent == exp / store.PLOTS_DIR for p in written)
+    assert run_pngs(exp) == [stale] and stale.read_bytes() == b"an older drawing"
+    assert seen == [("comparison", 0, 1), ("comparison", 1, 1), ("runs skipped", 0, 51)]
+
+    written = plots.plot_dir(exp, runs=True, workers=1)
+    assert len(run_pngs(exp)) == 51 and stale.read_bytes() == b"png"
+    assert written[:51] == [exp / rid / "plots" / "learning_curves.png" for rid in sorted(run_ids)]
+    assert [p.name for p in written[51:]] == [*CURVES, "best_val_accuracy_vs_learning_rate.png"]
+
+
+def test_plot_dir_up_to_the_threshold_draws_every_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plots.files, "plot_run", fake_plot_run)
+    exp, run_ids = write_experiment(tmp_path, lr_points(25), repeats=2)
+    assert len(run_ids) == plots.PER_RUN_PLOTS_MAX
+    written = plots.plot_dir(exp, workers=1)
+    assert len(run_pngs(exp)) == 50
+    assert [p.name for p in written[50:]] == [*CURVES, "best_val_accuracy_vs_learning_rate.png"]
+
+
+def test_plot_dir_draws_the_comparison_before_the_runs(tmp_path: Path) -> None:
+    exp, _ = write_experiment(tmp_path, [{AXIS_BS: "16"}, {AXIS_BS: "256"}], repeats=2)
+    seen: list[tuple[str, int, int, int, int]] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        comparison_pngs = len(list((exp / store.PLOTS_DIR).glob("*.png")))
+        seen.append((stage, done, total, comparison_pngs, len(run_pngs(exp))))
+
+    written = plots.plot_dir(exp, progress=progress, workers=1)
+    assert seen == [
+        ("comparison", 0, 1, 0, 0),
+        ("comparison", 1, 1, 3, 0),  # the comparison plots are written, no run's yet
+        ("runs", 0, 4, 3, 0),
+        ("runs", 1, 4, 3, 1),
+        ("runs", 2, 4, 3, 2),
+        ("runs", 3, 4, 3, 3),
+        ("runs", 4, 4, 3, 4),
+    ]
+    assert len(written) == 4 + 3  # each run's, then the experiment's, as before
+
+
+def test_parallel_drawing_writes_the_same_files_as_serial(tmp_path: Path) -> None:
+    exp, _ = write_experiment(tmp_path, [{AXIS_BS: "16"}, {AXIS_BS: "256"}], repeats=2)
+    folders = store.run_dirs(exp)
+    serial = plots.plot_runs(folders, workers=1)
+    drawn = {p: p.read_bytes() for p in serial}
+    for p in serial:
+        p.unlink()
+    seen: list[tuple[str, int, int]] = []
+    parallel = plots.plot_runs(folders, progress=lambda *a: seen.append(a), workers=2)
+    assert parallel == serial == [f / "plots" / "learning_curves.png" for f in folders]
+    assert {p: p.read_bytes() for p in parallel} == drawn
+    assert seen == [("runs", k, 4) for k in range(5)]
+
+
+def test_plot_experiment_of_many_settings_reads_only_the_shown_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exp, _ = write_experiment(tmp_path, lr_points(24), repeats=1)
+    read: list[Path] = []
+    read_history = results.read_history
+
+    def reading(path: Path) -> pd.DataFrame:
+        read.append(Path(path))
+        return read_history(path)
+
+    monkeypatch.setattr(results, "read_history", reading)
+    written = plots.plot_experiment(exp)
+    assert [p.name for p in written] == [*CURVES, "best_val_accuracy_vs_learning_rate.png"]
+    shown = comparison.shown_groups(summary_of(exp))
+    assert len(read) == 15 == len(shown.groups)
+    assert {p.parent.name for p in read} == {
+        summary_of(exp)["run_id"].iat[g.rows[0]] for g in shown.groups
+    }
+
+
+def test_the_run_end_hook_draws_up_to_the_threshold() -> None:
+    from nnlab import hooks
+
+    assert hooks.run_end(1) is hooks.plot_run
+    assert hooks.run_end(plots.PER_RUN_PLOTS_MAX) is hooks.plot_run
+    assert hooks.run_end(plots.PER_RUN_PLOTS_MAX + 1) is None

@@ -5,9 +5,11 @@ Data and drawing are apart, so the numbers can be tested without looking at pixe
 * data (numpy and pandas only, read through :mod:`nnlab.results`): :mod:`.curves` (one run's
   learning curves and decision boundary), :mod:`.comparison` (the runs of an experiment by
   sweep point), :mod:`.dynamics` (captured weights, gradients and batch losses);
-* drawing, the only matplotlib code: :mod:`.draw` and :mod:`.draw_dynamics`;
+* drawing, the only matplotlib code: :mod:`.draw`, :mod:`.draw_comparison` and
+  :mod:`.draw_dynamics`;
 * :mod:`.files`: :func:`plot_run`, :func:`plot_experiment` and :func:`plot_dir` read a folder,
   compute the data, draw it under ``<folder>/plots/`` and remove the PNGs of an older drawing.
+  An experiment's runs get their own plots by default up to ``PER_RUN_PLOTS_MAX`` runs.
 
 ``nnlab plot`` must start fast and never import a deep-learning backend: nothing here imports
 one, and matplotlib is imported inside the drawing functions only.
@@ -17,12 +19,14 @@ from nnlab.plots.comparison import (
     GroupCurve,
     HeatmapData,
     MeanCurve,
+    ShownGroups,
     ValueSeries,
     curve_metrics,
     curves_log_y,
     group_curves,
     heatmap_data,
     metric_vs_value,
+    shown_groups,
 )
 from nnlab.plots.curves import (
     TRAIN,
@@ -55,23 +59,34 @@ from nnlab.plots.dynamics import (
 )
 from nnlab.plots.files import (
     BATCHES_PLOT,
+    COMPARISON,
     DECISION_BOUNDARY_FILE,
     GRADIENTS_PLOT,
     LEARNING_CURVES_FILE,
+    PER_RUN_PLOTS_MAX,
+    RUNS,
+    RUNS_SKIPPED,
     WEIGHTS_PLOT,
+    Progress,
+    available_cores,
     plot_dir,
     plot_experiment,
     plot_experiment_dynamics,
     plot_run,
     plot_run_dynamics,
+    plot_runs,
     run_title,
 )
 
 __all__ = [
     "BATCHES_PLOT",
+    "COMPARISON",
     "DECISION_BOUNDARY_FILE",
     "GRADIENTS_PLOT",
     "LEARNING_CURVES_FILE",
+    "PER_RUN_PLOTS_MAX",
+    "RUNS",
+    "RUNS_SKIPPED",
     "TRAIN",
     "VALIDATION",
     "WEIGHTS_PLOT",
@@ -87,8 +102,11 @@ __all__ = [
     "MeanCurve",
     "Panel",
     "Points",
+    "Progress",
     "SeedBand",
+    "ShownGroups",
     "ValueSeries",
+    "available_cores",
     "batch_metrics",
     "batch_panels",
     "boundary_data",
@@ -107,10 +125,12 @@ __all__ = [
     "plot_experiment_dynamics",
     "plot_run",
     "plot_run_dynamics",
+    "plot_runs",
     "read_batches",
     "read_boundary",
     "read_captures",
     "read_layer_stats",
     "run_title",
+    "shown_groups",
     "steps_per_epoch",
 ]

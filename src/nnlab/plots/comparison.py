@@ -1,5 +1,6 @@
 """Cross-run plot data of an experiment: the learning curves of each sweep point averaged over
-its repeats (:func:`group_curves`), a summary column against a swept value
+its repeats (:func:`group_curves`), which sweep points a comparison shows when there are too
+many to read (:func:`shown_groups`), a summary column against a swept value
 (:func:`metric_vs_value`) and over two swept axes (:func:`heatmap_data`).
 
 Runs are grouped by :func:`nnlab.results.groups`, the one grouping the report and ``compare``
@@ -16,8 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from nnlab import results
+from nnlab import compare, results
 from nnlab.errors import NnlabError
+from nnlab.names import is_maximized
 from nnlab.plots.curves import BOOKKEEPING_COLUMNS, spans_decades
 from nnlab.results import EPOCH_COLUMN, RUN_ID, STD_DDOF
 
@@ -26,6 +28,12 @@ LOG_X_RATIO = 100.0
 # a heat map needs the two axes to form a grid: more than this share of the pairs of values
 # present (zip and random sweeps give a diagonal or a scatter, which a heat map shows badly)
 HEATMAP_MIN_FILL = 0.5
+# the learning curves show every sweep point up to CURVE_GROUPS_MAX of them; past it only the
+# CURVE_GROUPS_BEST best and CURVE_GROUPS_WORST worst by the target column (a random search of
+# 1,000 points would otherwise draw 1,000 colours that repeat every ten)
+CURVE_GROUPS_MAX = 20
+CURVE_GROUPS_BEST = 10
+CURVE_GROUPS_WORST = 5
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,6 +102,89 @@ class HeatmapData:
     n: np.ndarray  # runs averaged in each cell
 
 
+@dataclass(frozen=True, eq=False)
+class ShownGroups:
+    """The sweep points a comparison of curves draws (:func:`shown_groups`).
+
+    Every group in experiment order, or, past ``CURVE_GROUPS_MAX`` groups, the best first down
+    to the ``n_best``-th and then the ``n_worst`` worst, the worst last. ``ranks`` (1 = best)
+    and ``scores`` (the group's mean of ``column`` over its completed runs, as the report ranks
+    them) are given for each shown group when the groups were ranked, None otherwise.
+    """
+
+    groups: list[results.RunGroup]
+    total: int  # sweep points in the experiment
+    column: str | None
+    n_best: int
+    n_worst: int
+    ranks: list[int | None]
+    scores: list[float | None]
+
+    @property
+    def limited(self) -> bool:
+        return len(self.groups) < self.total
+
+    def note(self) -> str | None:
+        """``15 of 1,000 settings shown: the 10 best and 5 worst by best_val_accuracy``; None
+        when every group is shown."""
+        if not self.limited:
+            return None
+        head = f"{len(self.groups):,} of {self.total:,} settings shown"
+        if self.column is None:
+            return f"{head}: the first {len(self.groups):,} (no column to rank them by)"
+        worst = f" and {self.n_worst:,} worst" if self.n_worst else ""
+        return f"{head}: the {self.n_best:,} best{worst} by {self.column}"
+
+    def label(self, position: int) -> str:
+        """The legend label of the ``position``-th shown group: with its rank and score when
+        the groups were limited (``#1 learning_rate=0.01: 0.9312``)."""
+        group, rank, score = self.groups[position], self.ranks[position], self.scores[position]
+        if not self.limited or rank is None or score is None:
+            return group.label
+        return f"#{rank:,} {group.label}: {compare.format_number(score)}"
+
+
+def _every_group(groups: Sequence[results.RunGroup], column: str | None) -> ShownGroups:
+    none: list[None] = [None] * len(groups)
+    return ShownGroups(list(groups), len(groups), column, 0, 0, list(none), list(none))
+
+
+def shown_groups(
+    summary: pd.DataFrame,
+    column: str | None = None,
+    groups: Sequence[results.RunGroup] | None = None,
+) -> ShownGroups:
+    """Which sweep points the curves of ``summary`` show: all of them up to
+    ``CURVE_GROUPS_MAX``; past it the ``CURVE_GROUPS_BEST`` best and ``CURVE_GROUPS_WORST``
+    worst by ``column`` (default :func:`nnlab.results.target_column`), ranked as the report
+    ranks them (:func:`nnlab.compare.group_runs`: the mean over completed runs; groups without
+    one are not shown). Without a column, the first ``CURVE_GROUPS_BEST + CURVE_GROUPS_WORST``.
+    ``groups`` is :func:`nnlab.results.groups` of ``summary`` when the caller has it."""
+    every = list(results.groups(summary) if groups is None else groups)
+    column = column or results.target_column(summary)
+    if len(every) <= CURVE_GROUPS_MAX:
+        return _every_group(every, column)
+    if column is None:
+        first = every[: CURVE_GROUPS_BEST + CURVE_GROUPS_WORST]
+        return ShownGroups(first, len(every), None, 0, 0, [None] * len(first), [None] * len(first))
+    stats = compare.group_runs(summary, column)
+    maximize = is_maximized(column.removeprefix("best_").removeprefix("final_"))
+    position = {id(s): k for k, s in enumerate(stats)}
+    ranked = [s for s in compare.rank_groups(stats, maximize) if s.n]
+    best = list(range(min(CURVE_GROUPS_BEST, len(ranked))))
+    worst = list(range(len(best), len(ranked)))[-CURVE_GROUPS_WORST:]
+    chosen = best + worst
+    return ShownGroups(
+        groups=[every[position[id(ranked[r])]] for r in chosen],
+        total=len(every),
+        column=column,
+        n_best=len(best),
+        n_worst=len(worst),
+        ranks=[r + 1 for r in chosen],
+        scores=[ranked[r].mean for r in chosen],
+    )
+
+
 def _mean_curve(histories: Sequence[pd.DataFrame], column: str) -> MeanCurve | None:
     series = []
     for h in histories:
@@ -118,7 +209,10 @@ def _mean_curve(histories: Sequence[pd.DataFrame], column: str) -> MeanCurve | N
 
 
 def group_curves(
-    summary: pd.DataFrame, histories: dict[str, pd.DataFrame], metric: str
+    summary: pd.DataFrame,
+    histories: dict[str, pd.DataFrame],
+    metric: str,
+    shown: ShownGroups | None = None,
 ) -> list[GroupCurve]:
     """The learning curves of ``metric`` per sweep point, averaged over repeats.
 
@@ -126,17 +220,21 @@ def group_curves(
     runs, are left out. Non-finite values (a diverged run) are left out of the mean and std at
     that epoch. Groups keep the colour index of their first appearance in ``summary`` even when
     an earlier group has nothing to draw, so a sweep point has one colour in every plot.
+    ``shown`` (:func:`shown_groups`) limits the groups: when it holds only the best and worst
+    of many, they are coloured by their place in it and labelled with their rank and score.
     Called by :func:`nnlab.plots.plot_experiment`.
     """
+    shown = shown if shown is not None else _every_group(results.groups(summary), None)
     out = []
-    for group in results.groups(summary):
+    for k, group in enumerate(shown.groups):
         run_ids = results.counted_run_ids(summary, group, histories)
         frames = [histories[rid] for rid in run_ids]
         train = _mean_curve(frames, metric)
         validation = _mean_curve(frames, f"val_{metric}")
         if train is None and validation is None:
             continue
-        out.append(GroupCurve(group.label, group.values, group.index, run_ids, train, validation))
+        color = k if shown.limited else group.index
+        out.append(GroupCurve(shown.label(k), group.values, color, run_ids, train, validation))
     return out
 
 
@@ -181,10 +279,15 @@ def metric_vs_value(summary: pd.DataFrame, axis: str, column: str) -> ValueSerie
 
     y = results.numbers(summary, column)
     keep = results.counted(summary) & np.isfinite(y)
-    position = np.array([labels.index(t) for t in texts], dtype=int)
+    where = {t: k for k, t in enumerate(labels)}
+    position = np.array([where[t] for t in texts], dtype=int)
+    # the kept rows of each value, in summary order (a stable sort: the same sums as a mask)
+    rows = np.flatnonzero(keep)
+    rows = rows[np.argsort(position[rows], kind="stable")]
+    bounds = np.searchsorted(position[rows], np.arange(len(labels) + 1))
     mean, std, n = [], [], []
     for k in range(len(labels)):
-        ys = y[keep & (position == k)]
+        ys = y[rows[bounds[k] : bounds[k + 1]]]
         n.append(ys.size)
         mean.append(float(ys.mean()) if ys.size else math.nan)
         std.append(results.sample_std(ys) if ys.size else math.nan)
@@ -225,10 +328,12 @@ def heatmap_data(summary: pd.DataFrame, column: str) -> HeatmapData | None:
     keep = results.counted(summary) & np.isfinite(y)
     total = np.zeros((len(row_labels), len(col_labels)))
     n = np.zeros_like(total, dtype=int)
+    row_of = {t: i for i, t in enumerate(row_labels)}
+    col_of = {t: j for j, t in enumerate(col_labels)}
     for r, c, value, k in zip(rows, cols, y, keep, strict=True):
         if k:
-            total[row_labels.index(r), col_labels.index(c)] += value
-            n[row_labels.index(r), col_labels.index(c)] += 1
+            total[row_of[r], col_of[c]] += value
+            n[row_of[r], col_of[c]] += 1
     with np.errstate(invalid="ignore", divide="ignore"):
         values = np.where(n > 0, total / np.maximum(n, 1), np.nan)
     return HeatmapData(row_axis, col_axis, column, row_labels, col_labels, values, n)

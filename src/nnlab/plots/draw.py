@@ -1,6 +1,7 @@
-"""The one matplotlib layer of the plots: figures drawn from the data of
-:mod:`nnlab.plots.curves` and :mod:`nnlab.plots.comparison` (the dynamics figures are in
-:mod:`nnlab.plots.draw_dynamics`), each ``draw_*`` function writing one PNG.
+"""The matplotlib layer of the plots: the figure helpers and group colours every ``draw*``
+module shares, and one run's figures, drawn from the data of :mod:`nnlab.plots.curves` (the
+comparison figures of an experiment are in :mod:`nnlab.plots.draw_comparison`, the dynamics
+figures in :mod:`nnlab.plots.draw_dynamics`), each ``draw_*`` function writing one PNG.
 
 matplotlib is imported inside the functions only, so that ``import nnlab.plots`` and
 ``nnlab plot`` start fast. Figures are built with ``matplotlib.figure.Figure`` rather than
@@ -17,15 +18,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nnlab import store
-from nnlab.names import is_maximized
 from nnlab.plots.curves import TRAIN, VALIDATION
-from nnlab.results import display_value
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from nnlab.plots.comparison import GroupCurve, HeatmapData, MeanCurve, ValueSeries
     from nnlab.plots.curves import BoundaryData, Panel
 
 # one colour per split, the same in every panel
@@ -249,202 +247,3 @@ def ticks_fit(x: np.ndarray, log: bool) -> bool:
     if pos.size < 2:
         return True
     return bool(np.diff(pos).min() >= MIN_TICK_GAP * (pos[-1] - pos[0]))
-
-
-def _column_label(column: str) -> str:
-    """``best_val_accuracy`` -> ``best val_accuracy``."""
-    kind, _, metric = column.partition("_")
-    return f"{kind} {metric}" if kind in ("best", "final") and metric else column
-
-
-def _draw_band(ax: Axes, curve: MeanCurve, color: Any, alpha: float) -> None:
-    if (curve.n > 1).any():
-        ax.fill_between(
-            curve.epochs,
-            finite_or_nan(curve.mean - curve.std),
-            finite_or_nan(curve.mean + curve.std),
-            color=color,
-            alpha=alpha,
-            linewidth=0,
-        )
-
-
-def draw_group_curves(
-    groups: list[GroupCurve], metric: str, log_y: bool, title: str, target: Path
-) -> Path:
-    """``curves_<metric>.png``: a colour per sweep point, train solid and validation dashed,
-    the mean over repeats with a band of ± 1 std (:func:`nnlab.plots.comparison.group_curves`)."""
-    from matplotlib.lines import Line2D
-    from matplotlib.ticker import MaxNLocator
-
-    many = len(groups) > LEGEND_BELOW_MAX
-    fig = new_figure(9.8 if many else 7.6, 5.2 + 0.22 * min(len(groups), 6) * (not many))
-    ax = fig.subplots()
-    last_epoch = 0
-    counts = {g.n_runs for g in groups}
-    repeats = max(counts) > 1
-    same_n = len(counts) == 1
-    legend = []
-    for g in groups:
-        color = group_color(g.color)
-        # past ten groups the colours repeat: a marker tells the second round apart
-        marker = group_marker(g.color)
-        for curve, style, alpha, width in (
-            (g.train, "solid", 0.12, 1.4),
-            (g.validation, "dashed", 0.2, 1.9),
-        ):
-            if curve is None:
-                continue
-            if g.n_runs > 1:
-                _draw_band(ax, curve, color, alpha)
-            ax.plot(
-                curve.epochs,
-                finite_or_nan(curve.mean),
-                linestyle=style,
-                color=color,
-                linewidth=width,
-                marker=marker,
-                markersize=4,
-                markevery=max(1, len(curve.epochs) // 8),
-            )
-            last_epoch = max(last_epoch, int(curve.epochs.max()))
-        label = g.label + (f" (n={g.n_runs})" if repeats and not same_n else "")
-        legend.append(Line2D([], [], color=color, linewidth=2.5, marker=marker, label=label))
-    if any(g.train is not None for g in groups) and any(g.validation is not None for g in groups):
-        legend += [
-            Line2D([], [], color="dimgray", linestyle="solid", linewidth=1.4, label="train"),
-            Line2D([], [], color="dimgray", linestyle="dashed", linewidth=1.9, label="validation"),
-        ]
-    if log_y:
-        ax.set_yscale("log")
-    ax.set_xlim(0, max(last_epoch, 1))
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("epoch", fontsize=10)
-    ax.set_ylabel(metric.replace("_", " "), fontsize=10)
-    ax.tick_params(labelsize=9)
-    ax.grid(True, alpha=0.3)
-    if many:
-        fig.legend(handles=legend, loc="outside right upper", fontsize=9, frameon=False)
-    else:
-        longest = max(len(h.get_label()) for h in legend)
-        ncols = max(1, min(len(legend), 4 if longest <= 22 else 2))
-        fig.legend(
-            handles=legend, loc="outside lower center", ncols=ncols, fontsize=9, frameon=False
-        )
-    subtitle = "train solid, validation dashed"
-    if repeats:
-        seeds = f"{min(counts)} seeds" if same_n else "seeds (n in the legend)"
-        subtitle += f"; line = mean over {seeds}, band = ± 1 std"
-    fig.suptitle(f"{title}: {metric.replace('_', ' ')}", fontsize=12)
-    ax.set_title(subtitle, fontsize=9, color="dimgray")
-    return save(fig, target)
-
-
-def draw_value_series(
-    best: ValueSeries, final: ValueSeries | None, name: str, title: str, target: Path
-) -> Path:
-    """``<column>_vs_<name>.png``: every run and the mean ± std per value of ``best``, and of
-    ``final`` beside it in a lighter colour (:func:`nnlab.plots.comparison.metric_vs_value`)."""
-    from matplotlib.transforms import offset_copy
-
-    width = 6.8 if best.numeric else min(max(6.4, 0.9 * len(best.labels) + 3.0), 12.0)
-    fig = new_figure(width, 4.8)
-    ax = fig.subplots()
-
-    def shifted(points: float) -> Any:
-        # side by side at the same value, on a linear, log or categorical axis alike
-        return offset_copy(ax.transData, fig=fig, x=points, y=0.0, units="points")
-
-    # (series, colour, marker, filled, offset of the mean, offset of the runs) in points
-    series = [(best, "tab:blue", "o", True, 0.0, -8.0)]
-    if final is not None:
-        series = [(best, "tab:blue", "o", True, -5.0, -13.0)]
-        series.append((final, "#7fb0dc", "D", False, 5.0, 13.0))
-    for s, color, marker, filled, dx_mean, dx_runs in series:
-        label = _column_label(s.column)
-        repeats = bool(s.n.max(initial=0) > 1)
-        if repeats:  # with one run per value its point is the mean: draw it once
-            ax.scatter(
-                s.run_x, s.run_y, s=18, color=color, alpha=0.6, zorder=2, edgecolors="none",
-                transform=shifted(dx_runs), label=f"{label}, each run",
-            )  # fmt: skip
-        has = s.n > 0
-        ax.errorbar(
-            s.x[has], s.mean[has], yerr=s.std[has], color=color, marker=marker, markersize=7,
-            capsize=4, linewidth=1.6, zorder=3, markerfacecolor=color if filled else "white",
-            markeredgewidth=1.5, linestyle="none", transform=shifted(dx_mean),
-            label=f"{label}, mean ± std" if repeats else label,
-        )  # fmt: skip
-        if s.numeric:  # a trend only means something along numbers
-            order = np.argsort(s.x, kind="stable")
-            xs, ys = s.x[order], s.mean[order]
-            ax.plot(
-                xs[np.isfinite(ys)], ys[np.isfinite(ys)], color=color, linewidth=1.2, zorder=1,
-                transform=shifted(dx_mean),
-            )  # fmt: skip
-    # artists drawn with an offset transform do not take part in autoscaling: give the limits
-    # every point and error bar in data coordinates
-    for s, *_ in series:
-        has = s.n > 0
-        ax.update_datalim(np.column_stack([s.run_x, s.run_y]))
-        for sign in (-1, 1):
-            ax.update_datalim(np.column_stack([s.x[has], s.mean[has] + sign * s.std[has]]))
-    if best.log_x:
-        ax.set_xscale("log")
-    ax.autoscale_view()
-    if best.numeric and best.x.size <= MAX_VALUE_TICKS and ticks_fit(best.x, best.log_x):
-        ax.set_xticks(best.x, [display_value(t) for t in best.labels])
-        if best.log_x:
-            ax.minorticks_off()
-    elif not best.numeric:
-        ax.set_xticks(best.x, [display_value(t) or "(none)" for t in best.labels])
-        if max((len(t) for t in best.labels), default=0) > 8:
-            ax.tick_params(axis="x", labelrotation=25)
-        ax.set_xlim(-0.6, len(best.labels) - 0.4)
-    ax.set_xlabel(best.axis, fontsize=10)
-    ax.set_ylabel(_column_label(best.column), fontsize=10)
-    ax.tick_params(labelsize=9)
-    ax.grid(True, alpha=0.3)
-    fig.legend(loc="outside lower center", ncols=2, fontsize=9, frameon=False)
-    fig.suptitle(f"{title}: {_column_label(best.column)} against {name}", fontsize=12)
-    return save(fig, target)
-
-
-def draw_heatmap(data: HeatmapData, title: str, target: Path) -> Path:
-    """``heatmap_<column>.png``: the mean of each pair of values of two swept axes, bright where
-    better (:func:`nnlab.plots.comparison.heatmap_data`)."""
-    from matplotlib import colormaps
-
-    rows, cols = data.values.shape
-    fig = new_figure(max(5.0, 1.25 * cols + 3.2), max(3.6, 0.75 * rows + 2.4))
-    ax = fig.subplots()
-    # bright is better whether the column is maximised (accuracy) or minimised (loss)
-    metric = data.column.partition("_")[2] or data.column
-    maximized = is_maximized(metric)
-    cmap = colormaps["viridis" if maximized else "viridis_r"].with_extremes(bad="#e6e6e6")
-    masked = np.ma.masked_invalid(data.values)
-    image = ax.imshow(masked, cmap=cmap, aspect="auto")
-    finite = data.values[np.isfinite(data.values)]
-    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    for i in range(rows):
-        for j in range(cols):
-            value = data.values[i, j]
-            if not np.isfinite(value):
-                ax.text(j, i, "no run", ha="center", va="center", fontsize=9, color="dimgray")
-                continue
-            level = (value - lo) / (hi - lo) if hi > lo else 0.5
-            dark = level < 0.6 if maximized else level > 0.4  # the dark end of viridis
-            text = f"{value:.3g}" + (f"\n(n={data.n[i, j]})" if data.n.max() > 1 else "")
-            ax.text(
-                j, i, text, ha="center", va="center", fontsize=10,
-                color="white" if dark else "black",
-            )  # fmt: skip
-    ax.set_xticks(range(cols), [display_value(t) for t in data.col_labels])
-    ax.set_yticks(range(rows), [display_value(t) for t in data.row_labels])
-    ax.set_xlabel(data.col_axis, fontsize=10)
-    ax.set_ylabel(data.row_axis, fontsize=10)
-    ax.tick_params(labelsize=9, length=0)
-    bar = fig.colorbar(image, ax=ax, shrink=0.9)
-    bar.set_label(_column_label(data.column) + " (mean over seeds)", fontsize=9)
-    fig.suptitle(f"{title}: {_column_label(data.column)}", fontsize=12)
-    return save(fig, target)

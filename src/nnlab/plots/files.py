@@ -1,14 +1,24 @@
 """The PNGs of a run or an experiment folder: read what ``store`` wrote (through
 :mod:`nnlab.results`), turn it into plot data (:mod:`~nnlab.plots.curves`,
 :mod:`~nnlab.plots.comparison`, :mod:`~nnlab.plots.dynamics`), hand that to the drawing
-(:mod:`~nnlab.plots.draw`, :mod:`~nnlab.plots.draw_dynamics`) and remove the PNGs of an older
-drawing. ``nnlab plot`` calls :func:`plot_dir`; a run ends with :func:`plot_run`, a sweep with
-:func:`plot_experiment`.
+(:mod:`~nnlab.plots.draw`, :mod:`~nnlab.plots.draw_comparison`,
+:mod:`~nnlab.plots.draw_dynamics`) and remove the PNGs of an older drawing. ``nnlab plot``
+calls :func:`plot_dir`; a run ends with :func:`plot_run` (up to ``PER_RUN_PLOTS_MAX`` runs),
+a sweep with :func:`plot_experiment`.
+
+Sweeps of thousands of runs: the comparison plots are drawn first and read only the histories
+of the sweep points they show; each run's own plots are drawn by default only up to
+``PER_RUN_PLOTS_MAX`` runs, past it on demand (``runs=True``), in worker processes. Nothing
+here prints: progress goes to the caller's callback.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +26,7 @@ import pandas as pd
 
 from nnlab import results, store
 from nnlab.errors import NnlabError
-from nnlab.plots import comparison, draw, draw_dynamics, dynamics
+from nnlab.plots import comparison, draw, draw_comparison, draw_dynamics, dynamics
 from nnlab.plots.curves import curve_panels, read_boundary
 from nnlab.results import RUN_ID
 
@@ -26,6 +36,18 @@ DECISION_BOUNDARY_FILE = "decision_boundary.png"
 WEIGHTS_PLOT = "weights.png"
 GRADIENTS_PLOT = "gradients.png"
 BATCHES_PLOT = "batches.png"
+
+# an experiment's runs get their own plots from `nnlab plot EXPERIMENT` and at the end of each
+# run up to this many runs; past it on demand (`nnlab plot RUN_DIR`, `nnlab plot EXP --runs`)
+PER_RUN_PLOTS_MAX = 50
+# per-run plots of this many runs or more are drawn in worker processes, one per available core
+PARALLEL_MIN_RUNS = 16
+
+# the stages :func:`plot_dir` reports to its ``progress(stage, done, total)`` callback, in order
+COMPARISON = "comparison"  # (0, 1) before the comparison plots, (1, 1) after
+RUNS = "runs"  # (0, n) before the per-run plots of n runs, then (k, n) as each run is drawn
+RUNS_SKIPPED = "runs skipped"  # (0, n): the n runs are past PER_RUN_PLOTS_MAX, not drawn
+Progress = Callable[[str, int, int], None]
 
 
 def run_title(run_dir: Path, result: dict[str, Any] | None) -> str:
@@ -141,7 +163,9 @@ def plot_experiment(experiment_dir: str | Path, runs: Sequence[Path] | None = No
     """The cross-run comparison plots of an experiment, under ``<experiment>/plots/``.
 
     * ``curves_<metric>.png`` for loss and each metric: one colour per sweep point, train solid
-      and validation dashed, mean over repeats with a band of ± 1 std;
+      and validation dashed, mean over repeats with a band of ± 1 std; past
+      ``comparison.CURVE_GROUPS_MAX`` sweep points only the best and worst
+      (:func:`nnlab.plots.comparison.shown_groups`), whose histories alone are read;
     * ``<target>_vs_<axis>.png`` per swept axis: the target column
       (:func:`nnlab.results.target_column`) of every run, its mean ± std per value, and the
       final value beside it in a lighter colour;
@@ -163,16 +187,24 @@ def plot_experiment(experiment_dir: str | Path, runs: Sequence[Path] | None = No
     out = experiment_dir / store.PLOTS_DIR
     written: list[Path] = []
 
-    histories = results.read_histories(experiment_dir, summary)
+    column = results.target_column(summary)
+    shown = comparison.shown_groups(summary, column)
+    read = summary
+    if shown.limited:  # read only the histories the curves draw
+        read = summary.iloc[sorted(row for group in shown.groups for row in group.rows)]
+    histories = results.read_histories(experiment_dir, read)
     for metric in comparison.curve_metrics(list(histories.values())):
-        groups = comparison.group_curves(summary, histories, metric)
+        groups = comparison.group_curves(summary, histories, metric, shown)
         if groups:
             log_y = comparison.curves_log_y(metric, groups)
             target = out / f"curves_{metric}.png"
-            written.append(draw.draw_group_curves(groups, metric, log_y, title, target))
+            written.append(
+                draw_comparison.draw_group_curves(
+                    groups, metric, log_y, title, target, shown.note()
+                )
+            )
     written += plot_experiment_dynamics(experiment_dir, summary)
 
-    column = results.target_column(summary)
     if column is None:
         return _drop_stale(out, written)
     final_column = "final_" + column.removeprefix("best_")
@@ -186,11 +218,13 @@ def plot_experiment(experiment_dir: str | Path, runs: Sequence[Path] | None = No
         name = short[axis]
         target = out / f"{column}_vs_{name}.png"
         written.append(
-            draw.draw_value_series(best, final if final.n.any() else None, name, title, target)
+            draw_comparison.draw_value_series(
+                best, final if final.n.any() else None, name, title, target
+            )
         )
     heat = comparison.heatmap_data(summary, column)
     if heat is not None and heat.n.any():
-        written.append(draw.draw_heatmap(heat, title, out / f"heatmap_{column}.png"))
+        written.append(draw_comparison.draw_heatmap(heat, title, out / f"heatmap_{column}.png"))
     return _drop_stale(out, written)
 
 
@@ -224,26 +258,99 @@ def plot_experiment_dynamics(experiment_dir: str | Path, summary: pd.DataFrame) 
     return written
 
 
-def plot_dir(path: str | Path) -> list[Path]:
-    """``nnlab plot DIR``: the plots of a run directory, or of every run of an experiment.
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity where the system tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
-    For an experiment, runs that never completed an epoch (no history rows: they failed while
-    building the model) have nothing to plot and are skipped; their status is in result.json.
-    Returns the PNGs written.
+
+def plot_dir(
+    path: str | Path,
+    runs: bool = False,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> list[Path]:
+    """``nnlab plot DIR``: the plots of a run directory, or of an experiment.
+
+    For an experiment, the comparison plots (:func:`plot_experiment`) first; then each run's
+    own plots (:func:`plot_run`) when it has at most ``PER_RUN_PLOTS_MAX`` run folders, or
+    when ``runs`` asks for them. Past the threshold the runs' folders are left as they are
+    (their older PNGs too). Runs that never completed an epoch (no history rows: they failed
+    while building the model) have nothing to plot and are skipped; their status is in
+    result.json. The runs are drawn in ``workers`` processes (default: one per available core
+    from ``PARALLEL_MIN_RUNS`` runs, else in this process; spawned, so a script that calls this
+    needs the usual ``if __name__ == "__main__":`` guard); ``progress(stage, done, total)`` is
+    told of each stage (``COMPARISON``, then ``RUNS`` or ``RUNS_SKIPPED``).
+
+    Returns the PNGs written: each run's, in run order, then the experiment's.
     """
     path = Path(path)
     if store.is_run_dir(path):
         return plot_run(path)
-    runs = store.run_dirs(path)
-    if not runs:
+    folders = store.run_dirs(path)
+    if not folders:
         raise NnlabError(f"{path}: not a run or experiment directory (no history.csv found)")
-    written: list[Path] = []
-    plotted: list[Path] = []
-    for run in runs:
+
+    def notify(stage: str, done: int, total: int) -> None:
+        if progress is not None:
+            progress(stage, done, total)
+
+    notify(COMPARISON, 0, 1)
+    # without a summary.csv the runs with a history are compared (a scan not needed otherwise)
+    with_history = None
+    if not (path / store.SUMMARY_FILE).is_file():
+        with_history = [run for run in folders if (run / store.HISTORY_FILE).is_file()]
+    experiment = plot_experiment(path, with_history)
+    notify(COMPARISON, 1, 1)
+    if not runs and len(folders) > PER_RUN_PLOTS_MAX:
+        notify(RUNS_SKIPPED, 0, len(folders))
+        return experiment
+    return plot_runs(folders, notify, workers) + experiment
+
+
+def plot_runs(
+    folders: Sequence[Path], progress: Progress | None = None, workers: int | None = None
+) -> list[Path]:
+    """:func:`plot_run` of every folder (one without a history row is skipped), in ``workers``
+    processes (default: one per available core from ``PARALLEL_MIN_RUNS`` folders; 1 draws
+    here). ``progress(RUNS, done, total)`` as each is drawn. Returns the PNGs, in folder order.
+    """
+    total = len(folders)
+    if progress is not None:
+        progress(RUNS, 0, total)
+    if workers is None:
+        workers = available_cores() if total >= PARALLEL_MIN_RUNS else 1
+    workers = max(1, min(workers, total))
+    drawn: list[list[Path] | None] = [None] * total
+    if workers == 1:
+        for k, run in enumerate(folders):
+            drawn[k] = _plot_run_if_any(run)
+            if progress is not None:
+                progress(RUNS, k + 1, total)
+    else:
+        # spawned, not forked: a caller (a notebook) may hold threads or a backend
+        context = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_interrupt)
         try:
-            written += plot_run(run)
-        except results.NothingToRead:
-            continue
-        plotted.append(run)
-    written += plot_experiment(path, plotted)
-    return written
+            futures = {pool.submit(_plot_run_if_any, run): k for k, run in enumerate(folders)}
+            for done, future in enumerate(as_completed(futures), 1):
+                drawn[futures[future]] = future.result()
+                if progress is not None:
+                    progress(RUNS, done, total)
+        finally:  # on an error or Ctrl-C: no new run is started, the ones drawing end
+            pool.shutdown(wait=True, cancel_futures=True)
+    return [png for pngs in drawn if pngs for png in pngs]
+
+
+def _plot_run_if_any(run: Path) -> list[Path] | None:
+    """:func:`plot_run`, or None for a run without a history row (nothing to draw)."""
+    try:
+        return plot_run(run)
+    except results.NothingToRead:
+        return None
+
+
+def _ignore_interrupt() -> None:
+    """A drawing worker leaves Ctrl-C to the process that started it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
