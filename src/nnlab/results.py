@@ -370,8 +370,9 @@ def groups(summary: pd.DataFrame) -> list[RunGroup]:
     axes = sweep_axes(summary)
     short = short_names(axes)
     by_key: dict[tuple[str, ...], list[int]] = {}
-    for i in range(len(summary)):
-        by_key.setdefault(tuple(text(summary[a].iat[i]) for a in axes), []).append(i)
+    columns = [[text(v) for v in summary[a].tolist()] for a in axes]  # not a lookup per cell
+    for i, key in enumerate(zip(*columns, strict=True) if axes else [()] * len(summary)):
+        by_key.setdefault(tuple(key), []).append(i)
     out = []
     for index, (key, rows) in enumerate(by_key.items()):
         values = dict(zip(axes, key, strict=True))
