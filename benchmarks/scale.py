@@ -204,14 +204,17 @@ def main() -> int:
         if r["record_old"] == r["record_old"]:  # measured
             print(f"N={r['N']}: recording, appended vs rewritten after every run: "
                   f"{r['record_old'] / r['record']:.1f}x faster")  # fmt: skip
-    big = max(rows, key=lambda r: r["N"])
-    checks = [
-        ("expand 10,000 points <= 2 s", big["N"] < 10000 or big["expand"] <= 2),
-        ("recording <= 1 ms a run", all(r["record"] / r["N"] <= 1e-3 for r in rows)),
-        ("plot of 10,000 runs <= 30 s", big["N"] < 10000 or big["plot"] <= 30),
-        ("report of 10,000 runs <= 30 s", big["N"] < 10000 or big["report"] <= 30),
-        ("report.html of 10,000 runs <= 3 MB", big["N"] < 10000 or big["html_mb"] <= 3),
-    ]
+    big = next((r for r in rows if r["N"] >= 10000), None)
+    checks = [("recording <= 1 ms a run", all(r["record"] / r["N"] <= 1e-3 for r in rows))]
+    if big is not None:
+        checks += [
+            ("expand 10,000 points <= 2 s", big["expand"] <= 2),
+            ("plot of 10,000 runs <= 30 s", big["plot"] <= 30),
+            ("report of 10,000 runs <= 30 s", big["report"] <= 30),
+            ("report.html of 10,000 runs <= 3 MB", big["html_mb"] <= 3),
+        ]
+    else:
+        print("(the 10,000-run targets need --sizes ... 10000)")
     for what, ok in checks:
         print(f"{'PASS' if ok else 'FAIL'}  {what}")
     return 0 if all(ok for _, ok in checks) else 1
