@@ -19,7 +19,7 @@ it times, each in this process:
 It prints seconds and milliseconds per run at each N so the growth is visible, and the
 targets of the scale issue: expand 10,000 points <= 2 s, recording <= 1 ms a run, plot and
 report of 10,000 runs <= 30 s each. Run: ``.venv/bin/python benchmarks/scale.py`` (about
-5 minutes; ``--sizes 100 1000`` for a quick look). Writes nothing outside a temporary folder.
+1 minute here; ``--sizes 100 1000`` for a quick look). Writes nothing outside a temporary folder.
 """
 
 from __future__ import annotations

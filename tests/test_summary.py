@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 
+import pytest
+
 from nnlab import store, summary
 from nnlab.config import validate
 from nnlab.sweep import expand
@@ -95,3 +97,54 @@ def test_a_line_cut_by_a_kill_and_a_repeated_run_are_read_as_the_runs_that_finis
     assert list(df["wall_s"]) == [1.5, 2.5, 0.5]
     text_rows = results.read_summary_text(path)
     assert [r["run_id"] for r in text_rows] == list(df["run_id"])
+
+
+def test_a_full_disk_while_appending_names_the_summary_and_the_rest_wait_for_the_rewrite(
+    tmp_path, monkeypatch
+):
+    import builtins
+    import errno
+
+    from nnlab import results
+
+    book = summary.SummaryFile(tmp_path, GRID)
+    book.rewrite({GRID[0].run_id: done(0)})
+    real_open = builtins.open
+
+    def full(file, mode="r", *args, **kwargs):
+        if str(file).endswith(store.SUMMARY_FILE) and "a" in mode:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", full)
+    with pytest.raises(OSError, match="No space left") as caught:
+        book.append(GRID[1].run_id, done(1))
+    assert caught.value.filename == str(tmp_path / store.SUMMARY_FILE)
+    book.append(GRID[2].run_id, done(2))  # no append after a failed one: nothing raised
+    monkeypatch.setattr(builtins, "open", real_open)
+    book.rewrite(book.results)  # as the command does when it stops
+    rows = results.read_summary_text(tmp_path / store.SUMMARY_FILE)
+    assert [r["run_id"] for r in rows] == [s.run_id for s in GRID[:3]]
+
+
+def test_runs_that_finish_out_of_order_are_in_config_order_after_the_rewrite(tmp_path):
+    from nnlab import results
+
+    book = summary.SummaryFile(tmp_path, GRID)
+    book.rewrite({})
+    for i in (3, 0, 2, 1):
+        book.append(GRID[i].run_id, done(i))
+    appended = [r["run_id"] for r in results.read_summary_text(tmp_path / store.SUMMARY_FILE)]
+    assert appended == [GRID[i].run_id for i in (3, 0, 2, 1)]  # readers see them as they end
+    book.rewrite(book.results)
+    rows = results.read_summary_text(tmp_path / store.SUMMARY_FILE)
+    assert [r["run_id"] for r in rows] == [s.run_id for s in GRID]
+    assert [r["wall_s"] for r in rows] == ["0.5", "1.5", "2.5", "3.5"]
+
+
+def test_a_cell_with_an_odd_line_separator_is_kept(tmp_path):
+    from nnlab import results
+
+    path = tmp_path / store.SUMMARY_FILE
+    path.write_text('run_id,status,data.path\na,completed,"x\u2028y"\nb,completed,z\n')
+    assert [r["data.path"] for r in results.read_summary_text(path)] == ["x\u2028y", "z"]

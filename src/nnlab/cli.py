@@ -105,15 +105,12 @@ def _prepare(
 
     device = backend.activate(cfg.backend, cfg.device)
     preflight = keras_objects.Preflight()
-    datasets: dict[str, Any] = {}  # data section -> its dataset, loaded once
+    loaded: dict[str, Any] = {}  # the last dataset loaded: one in memory at a time
     for spec in specs:
-        data = None
-        if load_data:
-            key = spec.config.data.model_dump_json()
-            if key not in datasets:
-                datasets[key] = _load_checked(spec)
-            data = datasets[key]
-        preflight.check(spec.config, data)
+        key = spec.config.data.model_dump_json()
+        if load_data and key not in loaded:
+            loaded = {key: _load_checked(spec)}  # a sweep's points come grouped by section
+        preflight.check(spec.config, loaded.get(key) if load_data else None)
     return cfg, doc, specs, device
 
 
@@ -368,7 +365,8 @@ def plot(
     debug: DebugOpt = False,
 ) -> None:  # fmt: skip
     """Draw the plots of a run or experiment again, from its CSV files alone: an experiment's
-    comparison plots first, then each run's own (up to 50 runs, or with --runs, in parallel)."""
+    comparison plots first, then each run's own (up to 50 runs, or all with --runs; from 16 runs
+    in parallel processes, one per core)."""
     import rich.progress as rp
 
     from nnlab import plots, store

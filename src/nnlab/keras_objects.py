@@ -96,33 +96,36 @@ class Preflight:
 
     def __init__(self) -> None:
         self._done: dict[tuple[Any, ...], list[str]] = {}
-        self._held: list[Any] = []  # what an id in a key names stays alive while it is used
 
     def check(self, config: ExperimentConfig, data: Dataset | None = None) -> None:
-        """Raise the ``ConfigError`` that ``preflight(config, data)`` raises, if any."""
+        """Raise the ``ConfigError`` that ``preflight(config, data)`` raises, if any. The data
+        checks are keyed by the data section, so the caller need not keep a dataset alive."""
         specs = (_key(config.train.optimizer), _key(config.model.initializer))
         problems = self._once(("args", *specs), self._arguments, config)
         if config.model.kind == "custom":
             problems = problems + self._once(
                 ("builder", config.model.builder), self._loads_builder, config
             )
-        if data is not None:
-            problems = problems + self._once(
-                ("task", id(data), config.train.model_dump_json()),
-                lambda c: _task_problems(c, data), config, data,
-            )  # fmt: skip
-        if not problems and data is not None and config.model.kind == "custom":
+        if data is None:
+            if problems:
+                raise ConfigError(*problems)
+            return
+        data_key = config.data.model_dump_json()
+        problems = problems + self._once(
+            ("task", data_key, config.train.model_dump_json()),
+            lambda c: _task_problems(c, data), config,
+        )  # fmt: skip
+        if not problems and config.model.kind == "custom":
             problems = self._once(
-                ("built", id(data), config.data.model_dump_json(), config.model.model_dump_json()),
-                lambda c: _builder_returns_a_model(c, data), config, data,
+                ("built", data_key, config.model.model_dump_json()),
+                lambda c: _builder_returns_a_model(c, data), config,
             )  # fmt: skip
         if problems:
             raise ConfigError(*problems)
 
-    def _once(self, key: tuple[Any, ...], check: Any, config: Any, *held: Any) -> list[str]:
+    def _once(self, key: tuple[Any, ...], check: Any, config: Any) -> list[str]:
         if key not in self._done:
             self._done[key] = list(check(config))
-            self._held.extend(held)
         return self._done[key]
 
     @staticmethod

@@ -117,10 +117,12 @@ def summary_cells(path: str | Path) -> tuple[list[str], list[list[str]]]:
         raise
     except (OSError, UnicodeDecodeError) as exc:
         raise NnlabError(f"{path}: cannot read the summary: {exc}") from None
-    lines = text.splitlines(keepends=True)
-    if lines and not lines[-1].endswith(("\n", "\r")):
-        lines.pop()  # being appended when the command died
-    rows = list(csv.reader(lines, skipinitialspace=True))
+    if not text.endswith(("\n", "\r")):
+        text = text[: text.rfind("\n") + 1]  # the last line was being appended: a kill cut it
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), skipinitialspace=True))
+    except csv.Error as exc:
+        raise NnlabError(f"{path}: cannot read the summary: {exc}") from None
     if not rows:
         return [], []
     header, body = rows[0], [r for r in rows[1:] if len(r) == len(rows[0])]

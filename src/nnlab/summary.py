@@ -94,10 +94,11 @@ class SummaryFile:
         self.by_id = {s.run_id: s for s in specs}
         self.results: dict[str, dict[str, Any]] = {}
         self.columns: list[str] = []
+        self.failed = False  # an append failed: the rest wait for the rewrite at the end
 
     def rewrite(self, results: dict[str, dict[str, Any]]) -> None:
         """Write every row of ``results`` in config order, atomically."""
-        self.results = dict(results)
+        self.results, self.failed = dict(results), False
         write_summary(self.exp_dir, self.specs, self.results)
         self.columns = columns(self.specs, summary_rows(self.specs, self.results))
 
@@ -107,6 +108,8 @@ class SummaryFile:
         listed already (it trained again)."""
         listed = run_id in self.results
         self.results[run_id] = result
+        if self.failed:  # after a cut line (a full disk), another row would join it
+            return
         (row,) = summary_rows([self.by_id[run_id]], {run_id: result})
         new = {k for k, v in row.items() if v is not None} - set(self.columns)
         if listed or new or not self.columns:
@@ -116,4 +119,5 @@ class SummaryFile:
             with open(self.path, "a", newline="", encoding="utf-8") as f:
                 f.write(_lines(self.columns, [row]))
         except OSError as e:
+            self.failed = True
             raise OSError(e.errno, e.strerror or str(e), str(self.path)) from e

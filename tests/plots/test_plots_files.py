@@ -424,6 +424,23 @@ def test_plot_dir_past_the_threshold_draws_only_the_comparison(
     assert [p.name for p in written[51:]] == [*CURVES, "best_val_accuracy_vs_learning_rate.png"]
 
 
+def test_the_threshold_counts_the_runs_of_the_current_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Folders an older config left, and runs that never wrote a history, do not make a sweep
+    large: as in training, the runs of summary.csv are counted."""
+    import shutil
+
+    monkeypatch.setattr(plots.files, "plot_run", fake_plot_run)
+    exp, run_ids = write_experiment(tmp_path, lr_points(30), repeats=1)
+    for rid in run_ids[:25]:  # what an earlier config of the same experiment left
+        shutil.copytree(exp / rid, exp / f"old-{rid}")
+    assert len(store.run_dirs(exp)) == 55
+    seen: list[tuple[str, int, int]] = []
+    plots.plot_dir(exp, progress=lambda *a: seen.append(a), workers=1)
+    assert len(run_pngs(exp)) == 55 and ("runs", 55, 55) in seen
+
+
 def test_plot_dir_up_to_the_threshold_draws_every_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -497,3 +514,53 @@ def test_the_run_end_hook_draws_up_to_the_threshold() -> None:
     assert hooks.run_end(1) is hooks.plot_run
     assert hooks.run_end(plots.PER_RUN_PLOTS_MAX) is hooks.plot_run
     assert hooks.run_end(plots.PER_RUN_PLOTS_MAX + 1) is None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_drawing_workers_leave_when_their_command_is_killed(tmp_path: Path) -> None:
+    """kill -9 of `nnlab plot --runs` (or the out-of-memory killer) must not leave its drawing
+    processes waiting on their queue for ever."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    exp, _ = write_experiment(tmp_path, lr_points(24), repeats=1)
+    proc = subprocess.Popen([sys.executable, "-m", "nnlab", "plot", str(exp), "--runs"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+
+    def children() -> list[int]:
+        out = []
+        for entry in Path("/proc").glob("[0-9]*"):
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                cmdline = (entry / "cmdline").read_bytes()
+            except (OSError, IndexError):
+                continue
+            if int(stat[1]) == proc.pid and b"spawn_main" in cmdline:
+                out.append(int(entry.name))
+        return out
+
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None and len(children()) < 2:
+        time.sleep(0.05)
+    workers = children()
+    assert workers and proc.poll() is None, "the drawing workers never started"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 30
+
+    def running(pid: int) -> bool:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        return state != "Z"
+
+    alive = workers
+    while alive and time.time() < deadline:
+        time.sleep(0.2)
+        alive = [p for p in workers if running(p)]
+    assert alive == [], f"drawing workers left running: {alive}"

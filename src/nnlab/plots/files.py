@@ -303,8 +303,14 @@ def plot_dir(
         with_history = [run for run in folders if (run / store.HISTORY_FILE).is_file()]
     experiment = plot_experiment(path, with_history)
     notify(COMPARISON, 1, 1)
-    if not runs and len(folders) > PER_RUN_PLOTS_MAX:
-        notify(RUNS_SKIPPED, 0, len(folders))
+    # the runs of the current config, as training counts them (a folder left by an older
+    # config, or one that never wrote a history, does not make a sweep large)
+    if with_history is None:
+        n_runs = len(results.read_summary_text(path / store.SUMMARY_FILE))
+    else:
+        n_runs = len(with_history)
+    if not runs and n_runs > PER_RUN_PLOTS_MAX:
+        notify(RUNS_SKIPPED, 0, n_runs)
         return experiment
     return plot_runs(folders, notify, workers) + experiment
 
@@ -352,5 +358,18 @@ def _plot_run_if_any(run: Path) -> list[Path] | None:
 
 
 def _ignore_interrupt() -> None:
-    """A drawing worker leaves Ctrl-C to the process that started it."""
+    """A drawing worker leaves Ctrl-C to the process that started it, and leaves when that
+    process dies without a word (kill -9): it would otherwise wait on its queue forever."""
+    import multiprocessing as mp
+    import threading
+    from multiprocessing.connection import wait
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = mp.parent_process()
+    if parent is not None:
+
+        def watch() -> None:
+            wait([parent.sentinel])
+            os._exit(1)
+
+        threading.Thread(target=watch, name="nnlab-plot-parent-watch", daemon=True).start()
