@@ -110,16 +110,16 @@ class Preflight:
             if problems:
                 raise ConfigError(*problems)
             return
-        data_key = config.data.model_dump_json()
-        problems = problems + self._once(
-            ("task", data_key, config.train.model_dump_json()),
-            lambda c: _task_problems(c, data), config,
-        )  # fmt: skip
-        if not problems and config.model.kind == "custom":
+        key = ("task", config.data.model_dump_json(), config.train.model_dump_json())
+        first = key not in self._done
+        problems = problems + self._once(key, lambda c: _task_problems(c, data), config)
+        # a custom builder is called here, in this process, only for the first run of each
+        # data and train section (as before): a builder that crashes its process must cost
+        # only its own run, in its worker, not the whole command before anything trains
+        if not problems and config.model.kind == "custom" and first:
             problems = self._once(
-                ("built", data_key, config.model.model_dump_json()),
-                lambda c: _builder_returns_a_model(c, data), config,
-            )  # fmt: skip
+                ("built", *key[1:]), lambda c: _builder_returns_a_model(c, data), config
+            )
         if problems:
             raise ConfigError(*problems)
 
