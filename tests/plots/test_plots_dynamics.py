@@ -236,3 +236,30 @@ def test_layer_stat_table_without_files(tmp_path: Path) -> None:
     summary = pd.DataFrame({"run_id": ["a"], "seed": ["0"], "status": ["completed"]})
     table = dynamics.layer_stat_table(tmp_path, summary)
     assert table.empty
+
+
+def test_the_layer_curves_of_many_settings_are_the_settings_the_learning_curves_show(
+    tmp_path: Path,
+) -> None:
+    """Past CURVE_GROUPS_MAX settings the learning curves show the best and the worst; the
+    per-layer plots show the same settings, in the same colours, with the same labels."""
+    from nnlab.plots import comparison
+
+    n = comparison.CURVE_GROUPS_MAX + 4
+    path = write_long(tmp_path / "gradients.csv", long_rows("tanh", 0, "gradients"))
+    table = dynamics.read_layer_stats(path)
+    summary = pd.DataFrame({
+        "run_id": [f"r{k}" for k in range(n)],
+        "train.learning_rate": [f"0.{k:03d}" for k in range(n)],
+        "status": ["completed"] * n,
+        "best_val_accuracy": [0.5 + 0.01 * k for k in range(n)],
+    })  # fmt: skip
+    shown = comparison.shown_groups(summary)
+    assert shown.limited and len(shown.groups) == 15
+    frames = {f"r{k}": table for k in range(n)}
+    data = dynamics.group_layer_curves(summary, frames, "std", shown=shown)
+    assert [g.label for g in data.groups] == [shown.label(k) for k in range(15)]
+    assert [g.color for g in data.groups] == list(range(15))
+    assert data.groups[0].label.startswith("#1 learning_rate=0.023")
+    everything = dynamics.group_layer_curves(summary, frames, "std")
+    assert len(everything.groups) == n and everything.groups[0].label == "learning_rate=0.000"

@@ -32,6 +32,7 @@ import pandas as pd
 
 from nnlab import results
 from nnlab.errors import NnlabError
+from nnlab.plots.comparison import ShownGroups
 from nnlab.plots.curves import spans_decades
 from nnlab.results import STD_DDOF, read_streamed_csv
 from nnlab.store import GRADIENTS_FILE, LONG_COLUMNS, WEIGHTS_FILE
@@ -334,16 +335,21 @@ def _seed_band(series: Sequence[pd.Series], log: bool) -> SeedBand | None:
 
 
 def _group_runs(
-    summary: pd.DataFrame, frames: Mapping[str, pd.DataFrame]
+    summary: pd.DataFrame, frames: Mapping[str, pd.DataFrame], shown: ShownGroups | None
 ) -> list[tuple[int, str, dict[str, str], list[str]]]:
     """(colour, label, swept values, run ids with a frame) of each sweep point
     (:func:`nnlab.results.groups`), in summary order, as ``comparison.group_curves`` groups
-    them; groups without a frame are left out but keep their colour index."""
+    them; groups without a frame are left out but keep their colour index. With ``shown``
+    limited (many settings), only its groups, coloured and labelled as the curves show them."""
+    if shown is not None and shown.limited:
+        chosen = [(k, shown.label(k), g) for k, g in enumerate(shown.groups)]
+    else:
+        chosen = [(g.index, g.label, g) for g in results.groups(summary)]
     out = []
-    for group in results.groups(summary):
+    for color, label, group in chosen:
         run_ids = results.counted_run_ids(summary, group, frames)
         if run_ids:
-            out.append((group.index, group.label, group.values, run_ids))
+            out.append((color, label, group.values, run_ids))
     return out
 
 
@@ -353,8 +359,10 @@ def group_layer_curves(
     stat: str = "std",
     tensor: str = "kernel",
     kind: str = "gradients",
+    shown: ShownGroups | None = None,
 ) -> LayerComparison:
-    """``stat`` of ``tensor`` per layer and sweep point, over the repeats of each point.
+    """``stat`` of ``tensor`` per layer and sweep point, over the repeats of each point
+    (only the points of ``shown``, when the curves show a selection of many).
 
     ``frames`` maps run ids to their :func:`read_layer_stats` tables (:func:`read_captures`).
     Runs are grouped by their swept values exactly as :func:`nnlab.plots.comparison.group_curves`
@@ -366,7 +374,7 @@ def group_layer_curves(
     log = stat in LOG_STATS
     tables = {rid: df[df["tensor"] == tensor] for rid, df in frames.items()}
     groups = []
-    for color, label, values, run_ids in _group_runs(summary, tables):
+    for color, label, values, run_ids in _group_runs(summary, tables, shown):
         bands = {}
         for layer in layer_order([tables[rid] for rid in run_ids]):
             band = _seed_band([_series(tables[r], layer, tensor, stat, log) for r in run_ids], log)
@@ -406,7 +414,7 @@ def layer_stat_table(
         rid: df[(df["tensor"] == tensor) & (df["stat"] == stat)] for rid, df in frames.items()
     }
     tables = {rid: df for rid, df in tables.items() if len(df)}
-    groups = _group_runs(summary, tables)
+    groups = _group_runs(summary, tables, None)
     layers = layer_order([tables[rid] for _, _, _, run_ids in groups for rid in run_ids])
     rows: dict[str, dict[str, float]] = {}
     for _, label, _, run_ids in groups:

@@ -203,7 +203,7 @@ def plot_experiment(experiment_dir: str | Path, runs: Sequence[Path] | None = No
                     groups, metric, log_y, title, target, shown.note()
                 )
             )
-    written += plot_experiment_dynamics(experiment_dir, summary)
+    written += plot_experiment_dynamics(experiment_dir, summary, shown)
 
     if column is None:
         return _drop_stale(out, written)
@@ -228,7 +228,11 @@ def plot_experiment(experiment_dir: str | Path, runs: Sequence[Path] | None = No
     return _drop_stale(out, written)
 
 
-def plot_experiment_dynamics(experiment_dir: str | Path, summary: pd.DataFrame) -> list[Path]:
+def plot_experiment_dynamics(
+    experiment_dir: str | Path,
+    summary: pd.DataFrame,
+    shown: comparison.ShownGroups | None = None,
+) -> list[Path]:
     """The per-layer comparison plots of an experiment, under ``<experiment>/plots/``.
 
     ``gradients_std.png``, ``weights_std.png`` and ``gradients_mean.png``, each when a run of
@@ -236,8 +240,9 @@ def plot_experiment_dynamics(experiment_dir: str | Path, summary: pd.DataFrame) 
     of its kernel against epoch, a colour per sweep point (as in ``curves_*.png``), the
     geometric mean over seeds with a ×/÷ 1 geometric std band on the log std panels, the mean
     ± 1 std on the mean panels (see :func:`nnlab.plots.dynamics.group_layer_curves`). Failed
-    runs and runs without the file are left out. Called by :func:`plot_experiment`; returns
-    the PNGs.
+    runs and runs without the file are left out. With ``shown`` (the settings the curves
+    show, when there are many) only those, in the curves' colours, and only their files are
+    read. Called by :func:`plot_experiment`; returns the PNGs.
     """
     experiment_dir = Path(experiment_dir)
     if summary.empty or RUN_ID not in summary.columns:
@@ -246,12 +251,15 @@ def plot_experiment_dynamics(experiment_dir: str | Path, summary: pd.DataFrame) 
     out = experiment_dir / store.PLOTS_DIR
     written: list[Path] = []
     frames: dict[str, dict[str, pd.DataFrame]] = {}
+    read = summary
+    if shown is not None and shown.limited:
+        read = summary.iloc[sorted(row for group in shown.groups for row in group.rows)]
     for kind, stat in dynamics.EXPERIMENT_STATS:
         if kind not in frames:
-            frames[kind] = dynamics.read_captures(experiment_dir, summary, kind)
+            frames[kind] = dynamics.read_captures(experiment_dir, read, kind)
         if not frames[kind]:
             continue
-        data = dynamics.group_layer_curves(summary, frames[kind], stat, kind=kind)
+        data = dynamics.group_layer_curves(summary, frames[kind], stat, kind=kind, shown=shown)
         if data.groups and data.layers:
             target = out / f"{kind}_{stat}.png"
             written.append(draw_dynamics.draw_layer_comparison(data, title, target))
