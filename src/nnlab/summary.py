@@ -65,9 +65,12 @@ def columns(specs: list[RunSpec], rows: list[dict[str, Any]]) -> list[str]:
     return ["run_id", *axes, *LEADING, *metrics, *best, *TRAILING]
 
 
-def _lines(cols: list[str], rows: list[dict[str, Any]]) -> str:
+def _lines(cols: list[str], rows: list[dict[str, Any]], header: bool = False) -> str:
+    """The CSV lines of ``rows`` in the order of ``cols`` (after the header line, if asked)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
+    if header:
+        writer.writerow(cols)
     for row in rows:
         writer.writerow([_cell(row.get(c)) for c in cols])
     return buf.getvalue()
@@ -78,8 +81,7 @@ def write_summary(exp_dir: Path, specs: list[RunSpec], results: dict[str, dict[s
     rows = summary_rows(specs, results)
     cols = columns(specs, rows)
     path = exp_dir / store.SUMMARY_FILE
-    store.atomic_write_text(path, _lines(cols, [dict(zip(cols, cols, strict=True))]) +
-                            _lines(cols, rows))  # fmt: skip
+    store.atomic_write_text(path, _lines(cols, rows, header=True))
     return path
 
 

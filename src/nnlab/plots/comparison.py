@@ -124,6 +124,13 @@ class ShownGroups:
     def limited(self) -> bool:
         return len(self.groups) < self.total
 
+    def rows_of(self, summary: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``summary`` whose runs the shown groups hold (all of it when every
+        group is shown): the runs whose files the comparison plots need to read."""
+        if not self.limited:
+            return summary
+        return summary.iloc[sorted(row for group in self.groups for row in group.rows)]
+
     def note(self) -> str | None:
         """``15 of 1,000 settings shown: the 10 best and 5 worst by best_val_accuracy``; None
         when every group is shown."""

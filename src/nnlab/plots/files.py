@@ -189,10 +189,7 @@ def plot_experiment(experiment_dir: str | Path, runs: Sequence[Path] | None = No
 
     column = results.target_column(summary)
     shown = comparison.shown_groups(summary, column)
-    read = summary
-    if shown.limited:  # read only the histories the curves draw
-        read = summary.iloc[sorted(row for group in shown.groups for row in group.rows)]
-    histories = results.read_histories(experiment_dir, read)
+    histories = results.read_histories(experiment_dir, shown.rows_of(summary))
     for metric in comparison.curve_metrics(list(histories.values())):
         groups = comparison.group_curves(summary, histories, metric, shown)
         if groups:
@@ -251,9 +248,7 @@ def plot_experiment_dynamics(
     out = experiment_dir / store.PLOTS_DIR
     written: list[Path] = []
     frames: dict[str, dict[str, pd.DataFrame]] = {}
-    read = summary
-    if shown is not None and shown.limited:
-        read = summary.iloc[sorted(row for group in shown.groups for row in group.rows)]
+    read = summary if shown is None else shown.rows_of(summary)
     for kind, stat in dynamics.EXPERIMENT_STATS:
         if kind not in frames:
             frames[kind] = dynamics.read_captures(experiment_dir, read, kind)
