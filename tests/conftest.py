@@ -10,6 +10,10 @@ import pytest
 
 os.environ["NNLAB_OFFLINE"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# `backend: auto` is JAX where it is installed; this process trains on TensorFlow (one Keras
+# backend per process), as the tests written before that default did. The fused tests and
+# the other-backend tests start their own processes without it.
+os.environ["KERAS_BACKEND"] = "tensorflow"
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("NNLAB_SHARED_DATASETS", ROOT.parent / "shared" / "datasets"))

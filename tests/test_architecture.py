@@ -17,7 +17,7 @@ READING = ("results", "compare", "plots", "report", "listing")
 READING_ORDER = {"results": 0, "compare": 1, "listing": 1, "plots": 2, "report": 3}
 TRAINING = ("config", "config_document", "config_errors", "config_sweep", "sweep", "execute",
             "launchers", "train", "data", "models", "keras_objects", "callbacks", "capture",
-            "summary", "store", "backend", "envinfo", "display")  # fmt: skip
+            "summary", "store", "backend", "envinfo", "display", "fused")  # fmt: skip
 BELOW = ("errors", "names", "diagnose", "events", "stopping", "lock")
 TOP = ("cli", "hooks", "__init__", "__main__")
 BACKENDS = ("tensorflow", "keras", "jax", "torch")

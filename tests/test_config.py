@@ -88,7 +88,7 @@ def test_capture_kinds_are_kept_once_in_order():
             with_(trian={}),
             [
                 "trian: unknown key (did you mean 'train'?); valid: name, description, seed, "
-                "repeats, backend, device, data, model, train, sweep"
+                "repeats, backend, device, fused, data, model, train, sweep"
             ],
             id="unknown_top_key",
         ),
@@ -97,7 +97,7 @@ def test_capture_kinds_are_kept_once_in_order():
             [
                 "train.learning_rte: unknown key (did you mean 'learning_rate'?); valid: epochs, "
                 "batch_size, optimizer, learning_rate, loss, metrics, early_stopping, "
-                "lr_schedule, capture"
+                "lr_schedule, capture, shuffle"
             ],
             id="unknown_nested_key",
         ),

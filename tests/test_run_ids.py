@@ -89,7 +89,8 @@ def test_execution_keys_are_never_hashed(key):
 
 @pytest.mark.parametrize(
     ("key", "default", "other"),
-    [("train.shuffle", True, False), ("data.split", "stratified", "ordered"), ("fold", 0, 1)],
+    [("train.evaluate_on", ["validation"], ["all"]), ("data.split", "stratified", "ordered"),
+     ("fold", 0, 1)],
 )
 def test_a_new_key_at_its_default_leaves_ids_unchanged(monkeypatch, key, default, other):
     run = pima_run()
@@ -103,8 +104,15 @@ def test_a_new_key_at_its_default_leaves_ids_unchanged(monkeypatch, key, default
     assert config_hash(with_key) != PIMA_HASH  # any other value is another run
 
 
-def test_a_value_is_at_its_default_only_when_equal_as_json(monkeypatch):
-    monkeypatch.setitem(HASH_OMITTED_AT_DEFAULT, "train.shuffle", True)
+def test_train_shuffle_at_its_default_keeps_ids_and_off_changes_them():
+    run = pima_run()
+    run["train"]["shuffle"] = True
+    assert config_hash(run) == PIMA_HASH
+    run["train"]["shuffle"] = False
+    assert config_hash(run) != PIMA_HASH
+
+
+def test_a_value_is_at_its_default_only_when_equal_as_json():
     run = pima_run()
     run["train"]["shuffle"] = 1  # == True in Python, but another value in the run config
     assert config_hash(run) != PIMA_HASH

@@ -147,14 +147,33 @@ def _gpus(backend: str, device: str) -> list[str]:
 
 
 def set_seed(seed: int, backend: str) -> None:
-    """Seed Python, NumPy and the backend; on TensorFlow also make ops deterministic."""
-    import keras
+    """Seed Python, NumPy and Keras' global seed generator as ``keras.utils.set_random_seed``
+    does; on TensorFlow also TensorFlow's seed and deterministic ops. On the other backends
+    TensorFlow is left alone: ``set_random_seed`` would import it (seconds, and its C++
+    start-up lines) only to seed a library nothing uses."""
+    import random
 
-    keras.utils.set_random_seed(seed)
+    import keras
+    import numpy as np
+
     if backend == "tensorflow":
+        keras.utils.set_random_seed(seed)
         tf = _tensorflow()
 
         tf.config.experimental.enable_op_determinism()
+        return
+    from keras.src.backend.common import global_state
+    from keras.src.random import seed_generator
+    from keras.src.utils import rng_utils
+
+    global_state.set_global_attribute(rng_utils.GLOBAL_RANDOM_SEED, seed)
+    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
+    random.seed(seed)
+    np.random.seed(seed)
+    if backend == "torch":
+        import torch
+
+        torch.manual_seed(seed)
 
 
 def custom_gradients() -> frozenset[str]:

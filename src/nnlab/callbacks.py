@@ -38,7 +38,7 @@ class HistoryWriter(keras.callbacks.Callback):
         self.rows: list[dict[str, float]] = []
         self._file: RowFile | None = None
         self._lr = math.nan
-        self._t0 = 0.0
+        self.epoch_started = 0.0
 
     def write_row(self, epoch: int, logs: dict[str, Any], lr: float, seconds: float) -> None:
         if self._file is None:
@@ -54,10 +54,11 @@ class HistoryWriter(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._lr = current_lr(self.model)
-        self._t0 = time.perf_counter()
+        self.epoch_started = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self.write_row(epoch + 1, dict(logs or {}), self._lr, time.perf_counter() - self._t0)
+        seconds = time.perf_counter() - self.epoch_started
+        self.write_row(epoch + 1, dict(logs or {}), self._lr, seconds)
 
     def close(self) -> None:
         if self._file is not None:

@@ -99,6 +99,9 @@ def _prepare(
     overrides += [f"{k}={v}" for k, v in cli_overrides.items() if v is not None]
     cfg, doc = load_config(config, overrides, axes=axes or [], mode=mode)
     specs = expand(cfg, MAX_RUNS if max_runs is None else max_runs)
+    from nnlab.fused import groups
+
+    groups.plan(specs, cfg.fused)  # an impossible `fused: true` is a config error
     if dry_run:
         return cfg, doc, specs, {}
     from nnlab import backend, keras_objects
@@ -146,7 +149,13 @@ WorkersOpt = Annotated[
 ]  # fmt: skip
 BackendOpt = Annotated[
     str | None,
-    typer.Option(help="Keras backend: tensorflow, jax or torch (overrides the config)."),
+    typer.Option(help="Keras backend: auto (JAX when installed), tensorflow, jax or torch "
+                      "(overrides the config)."),
+]
+FusedOpt = Annotated[
+    bool | None,
+    typer.Option("--fused/--no-fused", help="Train runs that share a program shape as one "
+                 "compiled JAX program (default: the config's fused, auto)."),
 ]
 DeviceOpt = Annotated[str | None, typer.Option(help="auto, cpu or gpu (overrides the config).")]
 RepeatsOpt = Annotated[
@@ -172,11 +181,12 @@ def _experiment(
     config: Path, sets: list[str] | None, out_dir: Path, workers: int, backend: str | None,
     device: str | None, repeats: int | None, force: bool, quiet: bool, dry_run: bool,
     debug: bool, axes: list[str] | None = None, mode: str | None = None,
-    max_runs: int | None = None,
+    max_runs: int | None = None, fused: bool | None = None,
 ) -> None:  # fmt: skip
     """What ``run`` and ``sweep`` do: check everything, then train every pending run."""
     try:
-        overrides = {"backend": backend, "device": device, "repeats": repeats}
+        overrides = {"backend": backend, "device": device, "repeats": repeats,
+                     "fused": None if fused is None else str(fused).lower()}  # fmt: skip
         cfg, doc, specs, device_info = _prepare(
             config, sets, overrides, load_data=True, axes=axes, mode=mode, dry_run=dry_run,
             max_runs=max_runs,
@@ -189,7 +199,7 @@ def _experiment(
 
     exp_dir = store.experiment_dir(out_dir, cfg.name)
     if dry_run:
-        _print_dry_run(specs, exp_dir, force)
+        _print_dry_run(specs, exp_dir, force, cfg.fused)
         raise typer.Exit(EXIT_OK)
     from nnlab import display, execute, hooks, launchers
 
@@ -197,7 +207,7 @@ def _experiment(
     try:
         outcome = execute.execute(
             specs, exp_dir, launcher, force=force, on_event=display.make_display(err, quiet),
-            experiment_end=hooks.finish_experiment, record=doc,
+            experiment_end=hooks.finish_experiment, record=doc, fused=cfg.fused,
         )  # fmt: skip
     except LockError as e:  # another command holds the experiment: nothing was touched
         raise _fail(e, debug) from None
@@ -242,6 +252,7 @@ def run(
     quiet: QuietOpt = False,
     dry_run: DryRunOpt = False,
     max_runs: MaxRunsOpt = 100_000,
+    fused: FusedOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Run every run the config describes (each sweep point x repeats), skipping runs that
@@ -251,7 +262,7 @@ def run(
     history.csv (a row per epoch, epoch 0 is the untrained model), result.json, env.json.
     """
     _experiment(config, set_, out_dir, workers, backend, device, repeats, force, quiet,
-                dry_run, debug, max_runs=max_runs)  # fmt: skip
+                dry_run, debug, max_runs=max_runs, fused=fused)  # fmt: skip
 
 
 @app.command()
@@ -285,6 +296,7 @@ def sweep(
     quiet: QuietOpt = False,
     dry_run: DryRunOpt = False,
     max_runs: MaxRunsOpt = 100_000,
+    fused: FusedOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Add sweep axes from the command line to the config's own, and run them all.
@@ -292,11 +304,13 @@ def sweep(
     Example: nnlab sweep configs/pima.yaml -p train.batch_size=10,100,full --repeats 3
     """  # fmt: skip
     _experiment(config, set_, out_dir, workers, backend, device, repeats, force, quiet,
-                dry_run, debug, axes=param or [], mode=mode, max_runs=max_runs)  # fmt: skip
+                dry_run, debug, axes=param or [], mode=mode, max_runs=max_runs,
+                fused=fused)  # fmt: skip
 
 
-def _print_dry_run(specs: list[Any], exp_dir: Path, force: bool) -> None:
+def _print_dry_run(specs: list[Any], exp_dir: Path, force: bool, fused: Any) -> None:
     from nnlab import store
+    from nnlab.fused import groups
 
     axes = list(dict.fromkeys(a for s in specs for a in s.values))
     table = Table(title=f"{exp_dir}", title_justify="left", show_edge=False)
@@ -314,6 +328,8 @@ def _print_dry_run(specs: list[Any], exp_dir: Path, force: bool) -> None:
     n = len(specs)
     out.print(f"{n} run{'s' * (n != 1)} ({todo} to train, {n - todo} already finished); "
               "dry run, nothing trained", markup=False)  # fmt: skip
+    for line in groups.describe(groups.plan(specs, fused)):
+        out.print(line, markup=False, highlight=False)
 
 
 def _print_outcome(outcome: Any, exp_dir: Path) -> None:

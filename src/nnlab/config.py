@@ -12,7 +12,9 @@ The raw document's edits live in ``config_document``, the ``sweep:`` block's mod
 from __future__ import annotations
 
 import copy
+import functools
 import math
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -315,6 +317,7 @@ class TrainConfig(_Strict):
     early_stopping: EarlyStoppingConfig | None = None
     lr_schedule: Schedule | None = None
     capture: list[Literal["weights", "gradients", "batches"]] = Field(default_factory=list)
+    shuffle: bool = True  # fit's shuffle: a new batch order every epoch
 
     @field_validator("optimizer")
     @classmethod
@@ -379,12 +382,23 @@ class ExperimentConfig(_Strict):
     description: str = ""
     seed: Annotated[int, Field(ge=0, lt=2**32 - 10_000)] = 0
     repeats: Annotated[int, Field(gt=0, le=10_000)] = 1
-    backend: Literal["tensorflow", "jax", "torch"] = "tensorflow"
+    # auto: JAX when it is installed, else TensorFlow, for the whole experiment; the run
+    # config records the backend it resolved to (what the run id hashes)
+    backend: Annotated[
+        Literal["auto", "tensorflow", "jax", "torch"], Field(validate_default=True)
+    ] = "auto"
     device: Literal["auto", "cpu", "gpu"] = "auto"
+    # train runs that share a program shape as one compiled JAX program (``nnlab.fused``)
+    fused: Literal["auto"] | bool = "auto"
     data: DataConfig
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     sweep: SweepConfig | None = None  # the short form is read into the full form
+
+    @field_validator("backend")
+    @classmethod
+    def _resolve_backend(cls, v: str) -> str:
+        return default_backend() if v == "auto" else v
 
     @model_validator(mode="after")
     def _model_fits_data(self) -> ExperimentConfig:
@@ -400,6 +414,22 @@ class ExperimentConfig(_Strict):
         d = self.model_dump(mode="json", exclude={"sweep"})
         d.pop("repeats", None)
         return d
+
+
+def default_backend() -> str:
+    """What ``backend: auto`` means here: ``$KERAS_BACKEND`` when it names a backend (Keras'
+    own setting), else jax when it is installed, else tensorflow (looked up, not imported)."""
+    chosen = os.environ.get("KERAS_BACKEND", "")
+    if chosen in ("tensorflow", "jax", "torch"):
+        return chosen
+    return _installed_default()
+
+
+@functools.cache
+def _installed_default() -> str:
+    import importlib.util
+
+    return "jax" if importlib.util.find_spec("jax") is not None else "tensorflow"
 
 
 # ---------------------------------------------------------------------------------------------

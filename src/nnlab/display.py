@@ -46,6 +46,9 @@ def _num(v: Any) -> str:
     return f"{v:.4g}"
 
 
+MAX_EPOCH_BARS = 4  # runs in progress shown with their own epoch bar
+
+
 class LineProgress:
     """One line per finished run, for logs and pipes."""
 
@@ -65,8 +68,13 @@ class LineProgress:
             self.epoch(event.run_id, event.epoch, event.logs)
         elif isinstance(event, events.RunFinished):
             self.run_finished(event.run_id, event.result)
+        elif isinstance(event, events.Notice):
+            self.notice(event.text)
         elif isinstance(event, events.SweepStopped):
             self.stop()
+
+    def notice(self, text: str) -> None:
+        self.console.print(text, markup=False, highlight=False)
 
     def stale(self, run_ids: tuple[str, ...]) -> None:
         self.console.print(f"{len(run_ids)} run(s) left `running` by a command that did not "
@@ -120,7 +128,8 @@ class BarProgress(LineProgress):
         self.runs_task = self.bar.add_task("runs", total=todo, info="")
 
     def run_started(self, run_id: str, epochs: int) -> None:
-        self.epoch_tasks[run_id] = self.bar.add_task(f"  {run_id}", total=epochs, info="")
+        if len(self.epoch_tasks) < MAX_EPOCH_BARS:  # a fused group starts many at once
+            self.epoch_tasks[run_id] = self.bar.add_task(f"  {run_id}", total=epochs, info="")
 
     def epoch(self, run_id: str, epoch: int, logs: dict[str, Any]) -> None:
         info = "  ".join(

@@ -44,11 +44,20 @@ class RunFinished:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """A line for the user about how runs train (a group that could not be fused, and why)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class SweepStopped:
     """Training is over (finished, interrupted or failed): displays close their bars."""
 
 
-Event = StaleRunsRepaired | SweepStarted | RunStarted | EpochEnded | RunFinished | SweepStopped
+Event = (
+    StaleRunsRepaired | SweepStarted | RunStarted | EpochEnded | RunFinished | Notice | SweepStopped
+)
 OnEvent = Callable[[Event], None]
 
 

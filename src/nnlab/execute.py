@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from nnlab import events, stopping, store, summary
-from nnlab.launchers import InlineLauncher, Launcher, units_of
+from nnlab.fused import groups
+from nnlab.launchers import InlineLauncher, Launcher, Unit
 from nnlab.lock import experiment_lock
 from nnlab.sweep import RunSpec
 
@@ -71,6 +72,7 @@ def execute(
     on_event: events.OnEvent = events.ignore,
     experiment_end: ExperimentEnd | None = None,
     record: dict[str, Any] | None = None,
+    fused: str | bool = False,
 ) -> Outcome:
     """Train every pending run of ``specs`` under ``exp_dir`` with ``launcher`` (default:
     inline), holding the experiment's lock (``LockError`` when another command holds it).
@@ -78,6 +80,8 @@ def execute(
     ``record`` is the raw config, written as ``experiment.yaml``. Returns the outcome; on
     Ctrl-C the bookkeeping is finished first and the outcome has ``interrupted`` set (the
     caller exits 130). An OSError (a full disk) is raised after the summary is written.
+    ``fused`` (``auto``, True, False) says whether pending runs that share a program shape
+    train as one fused group (``fused.groups.plan``).
     """
     exp_dir.mkdir(parents=True, exist_ok=True)
     with experiment_lock(exp_dir):
@@ -86,7 +90,9 @@ def execute(
         stale = store.mark_stale_runs(exp_dir)  # we hold the lock: left by the dead
         if stale:
             on_event(events.StaleRunsRepaired(tuple(stale)))
-        outcome = _train_pending(specs, exp_dir, launcher or InlineLauncher(), force, on_event)
+        outcome = _train_pending(
+            specs, exp_dir, launcher or InlineLauncher(), force, on_event, fused
+        )
         outcome.stale = stale
         if experiment_end is not None:
             experiment_end(exp_dir, specs, outcome)
@@ -99,8 +105,10 @@ def _train_pending(
     launcher: Launcher,
     force: bool,
     on_event: events.OnEvent,
+    fused: str | bool = False,
 ) -> Outcome:
     todo, skipped = pending(specs, exp_dir, force)
+    plan = groups.plan(todo, fused)
     outcome = Outcome(skipped=skipped)
     for spec in specs:
         if spec.run_id in skipped:
@@ -108,6 +116,8 @@ def _train_pending(
     book = summary.SummaryFile(exp_dir, specs)
     book.rewrite(outcome.results)
     on_event(events.SweepStarted(len(specs), len(todo)))
+    for note in plan.notes:
+        on_event(events.Notice(note))
 
     def listen(event: events.Event) -> None:
         if isinstance(event, events.RunFinished):
@@ -122,7 +132,7 @@ def _train_pending(
     sys.unraisablehook = stopping.quiet_stops(previous_hook)
     disk: OSError | None = None  # a file that could not be written: it stops the command
     try:
-        launcher.launch(units_of(todo), exp_dir, listen)
+        launcher.launch([Unit(specs_, on) for specs_, on in plan.units], exp_dir, listen)
     except KeyboardInterrupt:
         outcome.interrupted = True
     except OSError as e:

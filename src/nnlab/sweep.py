@@ -163,7 +163,7 @@ EXECUTION_KEYS = frozenset({
 # JSON values): a run config holding the default hashes as if the key did not exist, so
 # existing run ids stay; any other value changes the id. Register every new key that changes
 # the training here.
-HASH_OMITTED_AT_DEFAULT: dict[str, Any] = {}
+HASH_OMITTED_AT_DEFAULT: dict[str, Any] = {"train.shuffle": True}
 
 
 def config_hash(run_config: dict[str, Any]) -> str:

@@ -30,7 +30,7 @@ BOUNDARY_GRID = 100  # decision-boundary lattice points per axis
 Reporter = Callable[[int, dict[str, Any]], None]
 
 
-def _now() -> str:
+def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
@@ -50,7 +50,7 @@ def run(
     """
     config = spec.config
     t_start = time.perf_counter()
-    result: dict[str, Any] = {"run_id": spec.run_id, "status": store.RUNNING, "started": _now()}
+    result: dict[str, Any] = {"run_id": spec.run_id, "status": store.RUNNING, "started": now()}
     store.begin_run(run_dir, config.run_dict(), result)
     writer = callbacks.HistoryWriter(run_dir / store.HISTORY_FILE)
     captured: list[capture.Capture] = []
@@ -74,30 +74,39 @@ def run(
         raise
     except OSError as e:
         if e.errno not in DISK_FULL:
-            result.update(status=store.FAILED, error=_describe(e), traceback=traceback.format_exc())
+            result.update(
+                status=store.FAILED, error=describe_error(e), traceback=traceback.format_exc()
+            )
         else:  # not the run's fault: stop the command, as when its record cannot be written
-            result.update(status=store.INTERRUPTED, error=f"stopped: {_describe(e)}")
+            result.update(status=store.INTERRUPTED, error=f"stopped: {describe_error(e)}")
             raise
     except Exception as e:
-        result.update(status=store.FAILED, error=_describe(e), traceback=traceback.format_exc())
+        result.update(
+            status=store.FAILED, error=describe_error(e), traceback=traceback.format_exc()
+        )
     finally:
         writer.close()
         for cap in captured:
             cap.close()
-        result.update(_summarise(writer.rows, writer.columns, config))
-        try:  # the result is written whatever the diagnosis makes of odd curves
-            result["diagnosis"] = diagnose.diagnose_result(writer.rows, result)
-        except Exception as e:
-            result["diagnosis"] = {"label": "unknown", "reason": f"no diagnosis: {_describe(e)}"}
+        conclude(result, writer, config)
         result["wall_s"] = round(time.perf_counter() - t_start, 3)
-        result["finished"] = _now()
+        result["finished"] = now()
         store.write_json(run_dir / store.RESULT_FILE, result)
         keras.backend.clear_session()
         backend.forget_custom_gradients(gradients_before)  # or a worker grows run by run
     return result
 
 
-def _describe(e: Exception) -> str:
+def conclude(result: dict[str, Any], writer: callbacks.HistoryWriter, config: Any) -> None:
+    """Add what the history says to ``result``: final and best metrics, epochs, diagnosis."""
+    result.update(summarise(writer.rows, writer.columns, config))
+    try:  # the result is written whatever the diagnosis makes of odd curves
+        result["diagnosis"] = diagnose.diagnose_result(writer.rows, result)
+    except Exception as e:
+        result["diagnosis"] = {"label": "unknown", "reason": f"no diagnosis: {describe_error(e)}"}
+
+
+def describe_error(e: BaseException) -> str:
     text = f"{type(e).__name__}: {e}".strip()
     oom = isinstance(e, MemoryError) or "ResourceExhausted" in type(e).__name__
     if oom or "out of memory" in text.lower():
@@ -162,30 +171,49 @@ def _fit(
         validation_data=(data.x_val, y_val),
         validation_batch_size=eval_batch,
         callbacks=cbs,
-        shuffle=True,
+        shuffle=train.shuffle,
         verbose=0,
     )
     out: dict[str, Any] = {**info, "fit_s": round(time.perf_counter() - t_fit, 3)}
-    out["steps_per_epoch"] = math.ceil(len(data.x_train) / batch)
-    out["n_train"], out["n_val"] = len(data.x_train), len(data.x_val)
-    out["baseline_accuracy"] = data.majority_baseline()
-    out["baseline_loss"] = data.no_skill_loss(keras_objects.loss_name(train, data))
-    out["task"], out["loss"] = data.task, keras_objects.loss_name(train, data)
-    out["metrics"] = keras_objects.metric_names(train, data)
-    if guard.diverged_epoch is not None:
-        out["status"] = store.DIVERGED
-        out["diverged_epoch"] = guard.diverged_epoch
-        out["error"] = f"loss became non-finite in epoch {guard.diverged_epoch}"
+    out.update(fit_facts(data, train, batch))
+    out.update(fit_ending(guard, stopper, len(writer.rows)))
+    if out["status"] == store.DIVERGED:
         return model, out
-    out["status"] = store.COMPLETED
-    # the model from here on (test metrics, decision boundary) has the weights of this epoch
-    out["weights_epoch"] = len(writer.rows) - 1
-    if stopper and stopper[0].restore_best_weights and stopper[0].best_weights is not None:
-        out["weights_epoch"] = stopper[0].best_epoch + 1
     if data.x_test is not None and data.y_test is not None:
         y_test = keras_objects.prepare_labels(data.y_test, train, data)
         out["test"] = _evaluate(model, data.x_test, y_test, eval_batch)
     return model, out
+
+
+def fit_facts(data: Dataset, train: Any, batch: int) -> dict[str, Any]:
+    """What a run's result records about its data and compiled model, fused or not."""
+    loss = keras_objects.loss_name(train, data)
+    return {
+        "steps_per_epoch": math.ceil(len(data.x_train) / batch),
+        "n_train": len(data.x_train),
+        "n_val": len(data.x_val),
+        "baseline_accuracy": data.majority_baseline(),
+        "baseline_loss": data.no_skill_loss(loss),
+        "task": data.task,
+        "loss": loss,
+        "metrics": keras_objects.metric_names(train, data),
+    }
+
+
+def fit_ending(guard: callbacks.DivergenceStop, stopper: list[Any], n_rows: int) -> dict[str, Any]:
+    """How a fit ended: diverged (and when), or completed with the epoch whose weights the
+    model keeps (the best one, when early stopping restores it)."""
+    if guard.diverged_epoch is not None:
+        return {
+            "status": store.DIVERGED,
+            "diverged_epoch": guard.diverged_epoch,
+            "error": f"loss became non-finite in epoch {guard.diverged_epoch}",
+        }
+    # the model from here on (test metrics, decision boundary) has the weights of this epoch
+    epoch = n_rows - 1
+    if stopper and stopper[0].restore_best_weights and stopper[0].best_weights is not None:
+        epoch = stopper[0].best_epoch + 1
+    return {"status": store.COMPLETED, "weights_epoch": epoch}
 
 
 def _evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, batch: int) -> dict[str, float]:
@@ -193,7 +221,7 @@ def _evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, batch: int) -> d
     return {k: float(v) for k, v in logs.items()}
 
 
-def _summarise(rows: list[dict[str, float]], columns: list[str], config: Any) -> dict[str, Any]:
+def summarise(rows: list[dict[str, float]], columns: list[str], config: Any) -> dict[str, Any]:
     """final (last row), best (over trained epochs), best_epoch of the monitor, epochs run;
     metrics in the history's column order (loss first)."""
     if not rows:
@@ -227,6 +255,13 @@ def _summarise(rows: list[dict[str, float]], columns: list[str], config: Any) ->
 def write_boundary(model: keras.Model, data: Dataset, path: Path) -> None:
     """Predictions on a lattice over the raw 2-D feature space, plus the data points, as CSV
     (kind, x1, x2, value) so that ``nnlab plot`` can draw the boundary without a backend."""
+    grid = boundary_grid(data)
+    pred = model.predict(data.transform(grid), batch_size=4096, verbose=0)
+    write_boundary_values(grid, pred, data, path)
+
+
+def boundary_grid(data: Dataset) -> np.ndarray:
+    """The lattice (``BOUNDARY_GRID`` points per axis) over the raw 2-D data, padded 8 %."""
     assert data.raw_train is not None and data.raw_val is not None
     points = np.concatenate([data.raw_train, data.raw_val])
     lo, hi = points.min(axis=0), points.max(axis=0)
@@ -234,8 +269,12 @@ def write_boundary(model: keras.Model, data: Dataset, path: Path) -> None:
     g1 = np.linspace(lo[0] - pad[0], hi[0] + pad[0], BOUNDARY_GRID)
     g2 = np.linspace(lo[1] - pad[1], hi[1] + pad[1], BOUNDARY_GRID)
     xx, yy = np.meshgrid(g1, g2)
-    grid = np.column_stack([xx.ravel(), yy.ravel()]).astype("float32")
-    pred = model.predict(data.transform(grid), batch_size=4096, verbose=0)
+    return np.column_stack([xx.ravel(), yy.ravel()]).astype("float32")
+
+
+def write_boundary_values(grid: np.ndarray, pred: np.ndarray, data: Dataset, path: Path) -> None:
+    """``boundary.csv`` from the model's predictions ``pred`` on ``grid``."""
+    assert data.raw_train is not None and data.raw_val is not None
     value = pred[:, 0] if pred.shape[1] == 1 else pred.argmax(axis=1)
     blocks = [("grid", grid, value), ("train", data.raw_train, data.y_train),
               ("val", data.raw_val, data.y_val)]  # fmt: skip

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nnlab import stopping
-from nnlab.events import EpochEnded, OnEvent, RunFinished, RunStarted
+from nnlab.events import EpochEnded, Notice, OnEvent, RunFinished, RunStarted
 from nnlab.sweep import RunSpec
 
 # called in the process that trained a run, after its record is written (the caller's hook:
@@ -28,6 +28,7 @@ class Unit:
     """One piece of work for a launcher: runs trained together, in this order."""
 
     specs: tuple[RunSpec, ...]
+    fused: bool = False  # trained as one compiled program (``nnlab.fused``)
 
     @property
     def run_ids(self) -> list[str]:
@@ -61,6 +62,14 @@ def train_unit(unit: Unit, exp_dir: Path, emit: OnEvent, run_end: RunEnd | None)
     the work that every launcher's worker does. The backend must be active already."""
     from nnlab import train  # imports Keras
 
+    if unit.fused:
+        from nnlab.fused.trainer import train_group
+
+        stopping.check()
+        reason = train_group(unit.specs, exp_dir, emit, run_end)
+        if reason is None:
+            return
+        emit(Notice(f"not fused ({len(unit.specs)} runs): {reason}; trained one by one"))
     for spec in unit.specs:
         stopping.check()
         emit(RunStarted(spec.run_id, spec.config.train.epochs))

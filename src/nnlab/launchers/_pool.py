@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from nnlab import stopping, store
-from nnlab.events import EpochEnded, Event, OnEvent, RunFinished, RunStarted
+from nnlab.events import EpochEnded, Event, Notice, OnEvent, RunFinished, RunStarted
 from nnlab.launchers._base import Launcher, RunEnd, Unit, train_unit
 from nnlab.launchers._inline import InlineLauncher
 
@@ -68,7 +68,7 @@ class DiskError:
 
 # the kind of each message a worker sends, first in the tuple: cheap to dispatch on
 KINDS: dict[type, str] = {RunStarted: "start", EpochEnded: "epoch", RunFinished: "done",
-                          DiskError: "oserror"}  # fmt: skip
+                          DiskError: "oserror", Notice: "notice"}  # fmt: skip
 parent_gone = threading.Event()
 
 

@@ -1,0 +1,121 @@
+"""Which runs train together: runs whose program shape is the same form a group, and a group
+is split into chunks that fit in memory. Pure: reads configs, imports no backend.
+
+The program shape is the resolved run config without what each member may hold on its own:
+its seed (initial weights, dropout and noise streams, batch order, its data split),
+``train.learning_rate`` (an optimizer variable), ``model.initializer`` (each member's weights
+are drawn by its own Keras model), and the callbacks' numbers (``train.early_stopping``,
+``train.lr_schedule``: Keras' own callbacks run per member on the host). Everything else
+(data, architecture and the layers present with their rates, batch size, epochs, loss,
+metrics, optimizer and its other arguments, l1/l2, capture) must match.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from nnlab.errors import ConfigError
+from nnlab.sweep import EXECUTION_KEYS, LABEL_KEYS, RunSpec
+
+# what a member may hold on its own (dotted keys of the run config)
+MEMBER_KEYS = ("seed", "train.learning_rate", "model.initializer", "train.early_stopping",
+               "train.lr_schedule")  # fmt: skip
+# members per chunk: the stacked state, snapshots and per-member data of a chunk stay well
+# inside a few GiB (1,000 Pima members: 4 chunks); image models hold far larger tensors
+CHUNK_MEMBERS = {"mlp": 250, "lenet5": 32, "cnn": 32, "custom": 32}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How an experiment's runs are trained: units of runs (fused when ``fused``), and one
+    line per reason some runs are not fused."""
+
+    units: list[tuple[tuple[RunSpec, ...], bool]]
+    notes: list[str]
+
+    @property
+    def groups(self) -> int:
+        return sum(1 for _, fused in self.units if fused)
+
+
+def program_key(spec: RunSpec) -> str:
+    """The run's program shape, as text: equal keys train as one program."""
+    doc = spec.config.run_dict()
+    for path in (*LABEL_KEYS, *EXECUTION_KEYS, *MEMBER_KEYS):
+        head, _, rest = path.partition(".")
+        if rest and isinstance(doc.get(head), dict):
+            doc[head] = {k: v for k, v in doc[head].items() if k != rest}
+        elif not rest:
+            doc.pop(head, None)
+    return json.dumps(doc, sort_keys=True, default=str)
+
+
+def chunk_size(spec: RunSpec) -> int:
+    """Members per chunk for runs like ``spec``. Each member with its own split (a seeded
+    split of an image or CSV dataset) holds its own copy of the data, so those chunks are
+    small."""
+    config = spec.config
+    size = CHUNK_MEMBERS.get(config.model.kind, 32)
+    data = config.data
+    shared_split = data.random_state is not None or data.validation == "test"
+    if data.name in ("mnist", "cifar10", "csv") and not shared_split:
+        size = min(size, 8)
+    return size
+
+
+def why_not_fused(spec: RunSpec) -> str | None:
+    """Why a run cannot join a fused group, from its config alone; None when it can."""
+    config = spec.config
+    if config.backend != "jax":
+        return f"backend is {config.backend}; fused groups run on JAX (backend: jax or auto)"
+    return None
+
+
+def plan(specs: Sequence[RunSpec], fused: str | bool) -> Plan:
+    """Group ``specs`` (in their order) for ``fused`` (``auto``, True, False).
+
+    ``auto`` fuses groups of two or more runs that can be fused and trains the rest one by
+    one, with a note for each reason; True fuses every group (also of one run) and raises
+    ``ConfigError`` when a run cannot be fused; False trains every run on its own."""
+    if fused is False or not specs:
+        return Plan([((s,), False) for s in specs], [])
+    notes: dict[str, int] = {}
+    groups: dict[str, list[RunSpec]] = {}
+    alone: list[RunSpec] = []
+    for spec in specs:
+        reason = why_not_fused(spec)
+        if reason is not None:
+            if fused is True:
+                raise ConfigError(f"fused: true cannot be honoured: {reason}; "
+                                  "use fused: auto or --no-fused")  # fmt: skip
+            notes[reason] = notes.get(reason, 0) + 1
+            alone.append(spec)
+        else:
+            groups.setdefault(program_key(spec), []).append(spec)
+    units: list[tuple[tuple[RunSpec, ...], bool]] = []
+    for members in groups.values():
+        if len(members) < 2 and fused == "auto":
+            alone.extend(members)
+            continue
+        size = chunk_size(members[0])
+        units.extend((tuple(members[i : i + size]), True) for i in range(0, len(members), size))
+    order = {s.run_id: i for i, s in enumerate(specs)}
+    units.extend(((s,), False) for s in sorted(alone, key=lambda s: order[s.run_id]))
+    lines = [f"not fused ({n} run{'s' * (n != 1)}): {why}" for why, n in notes.items()]
+    return Plan(units, lines)
+
+
+def describe(plan_: Plan) -> list[str]:
+    """``--dry-run``'s lines about the grouping."""
+    fused = [specs for specs, on in plan_.units if on]
+    alone = sum(1 for specs, on in plan_.units if not on)
+    lines = []
+    if fused:
+        sizes = ", ".join(str(len(s)) for s in fused[:12]) + (", ..." if len(fused) > 12 else "")
+        lines.append(f"fused: {len(fused)} group(s) of {sizes} runs, each trained as one JAX "
+                     "program")  # fmt: skip
+    if alone and fused:
+        lines.append(f"{alone} run(s) trained one by one")
+    return lines + plan_.notes
