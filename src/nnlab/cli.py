@@ -149,13 +149,18 @@ WorkersOpt = Annotated[
 ]  # fmt: skip
 BackendOpt = Annotated[
     str | None,
-    typer.Option(help="Keras backend: auto (JAX when installed), tensorflow, jax or torch "
-                      "(overrides the config)."),
+    typer.Option(
+        help="Keras backend: auto (JAX when installed), tensorflow, jax or torch "
+        "(overrides the config)."
+    ),
 ]
 FusedOpt = Annotated[
     bool | None,
-    typer.Option("--fused/--no-fused", help="Train runs that share a program shape as one "
-                 "compiled JAX program (default: the config's fused, auto)."),
+    typer.Option(
+        "--fused/--no-fused",
+        help="Train runs that share a program shape as one "
+        "compiled JAX program (default: the config's fused, auto).",
+    ),
 ]
 DeviceOpt = Annotated[str | None, typer.Option(help="auto, cpu or gpu (overrides the config).")]
 RepeatsOpt = Annotated[

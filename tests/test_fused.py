@@ -1,0 +1,321 @@
+"""Fused sweeps: grouping (pure, in this process) and the fused trainer against separate Keras
+``fit`` runs on JAX (each command in its own process: this one trains on TensorFlow)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import PIMA_FILE
+
+from nnlab.config import validate
+from nnlab.errors import ConfigError
+from nnlab.fused import groups
+from nnlab.sweep import expand
+
+pytest.importorskip("jax")
+
+PIMA = {"name": "pima", "path": str(PIMA_FILE)}
+
+
+def specs_of(doc: dict[str, Any]) -> list[Any]:
+    return expand(validate({"name": "g", "data": PIMA, **doc}))
+
+
+# -- grouping (pure) ---------------------------------------------------------------------------
+
+
+def test_seeds_rates_initializers_and_callback_numbers_share_a_group():
+    specs = specs_of({
+        "backend": "jax", "repeats": 3,
+        "sweep": {"train.learning_rate": [0.1, 0.01],
+                  "model.initializer": ["he_uniform", "glorot_uniform"],
+                  "train.early_stopping": [{"patience": 2}, {"patience": 5}]},
+    })  # fmt: skip
+    plan = groups.plan(specs, "auto")
+    assert [(len(u), on) for u, on in plan.units] == [(24, True)]
+    assert plan.notes == []
+
+
+def test_architecture_batch_size_and_optimizer_split_groups_in_order():
+    specs = specs_of({"backend": "jax", "repeats": 2,
+                      "sweep": {"train.batch_size": [10, 32], "model.dropout": [0.0, 0.2]}})  # fmt: skip
+    plan = groups.plan(specs, "auto")
+    assert [len(u) for u, _ in plan.units] == [2, 2, 2, 2]
+    assert all(on for _, on in plan.units)
+    for unit, _ in plan.units:
+        assert len({(s.config.train.batch_size, s.config.model.dropout) for s in unit}) == 1
+
+
+def test_single_runs_and_other_backends_train_alone_with_one_line_why():
+    alone = groups.plan(specs_of({"backend": "jax"}), "auto")
+    assert alone.units[0][1] is False and alone.notes == []
+    tf = groups.plan(specs_of({"backend": "tensorflow", "repeats": 3}), "auto")
+    assert [on for _, on in tf.units] == [False] * 3
+    assert tf.notes == ["not fused (3 runs): backend is tensorflow; fused groups run on JAX "
+                        "(backend: jax or auto)"]  # fmt: skip
+
+
+def test_fused_true_that_cannot_be_honoured_is_a_config_error():
+    with pytest.raises(ConfigError, match="fused: true cannot be honoured: backend is torch"):
+        groups.plan(specs_of({"backend": "torch", "repeats": 2}), True)
+    assert groups.plan(specs_of({"backend": "jax"}), True).units[0][1] is True
+    assert all(not on for _, on in groups.plan(specs_of({"backend": "jax", "repeats": 2}),
+                                               False).units)  # fmt: skip
+
+
+def test_groups_are_chunked():
+    specs = specs_of({"backend": "jax", "repeats": 600})
+    sizes = [len(u) for u, _ in groups.plan(specs, "auto").units]
+    assert sizes == [250, 250, 100]
+
+
+def test_fused_stays_out_of_the_run_id():
+    a = specs_of({"backend": "jax", "fused": True})[0].run_id
+    assert a == specs_of({"backend": "jax", "fused": False})[0].run_id
+
+
+def test_auto_backend_is_keras_backend_or_jax(monkeypatch):
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    assert validate({"name": "a", "data": PIMA}).backend == "jax"
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    assert validate({"name": "a", "data": PIMA}).backend == "tensorflow"
+
+
+# -- the fused trainer, against separate runs ---------------------------------------------------
+
+needs_pima = pytest.mark.skipif(not PIMA_FILE.is_file(), reason="real Pima CSV not found")
+slow = pytest.mark.slow
+
+
+def nnlab(*args: str, check: bool = True, **kw: Any) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    out = subprocess.run([sys.executable, "-m", "nnlab", *args], capture_output=True, text=True,
+                         env=env, timeout=900, **kw)  # fmt: skip
+    if check:
+        assert out.returncode == 0, out.stderr[-3000:]
+    return out
+
+
+def write(path: Path, doc: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+PARITY = {
+    "name": "parity",
+    "repeats": 2,
+    "data": PIMA,
+    "model": {"hidden": [12, 8]},
+    "train": {"epochs": 8, "batch_size": 32},
+    "sweep": {
+        "params": {"train.learning_rate": [0.05, 0.01]},
+        "variants": {
+            "sgd-bn-dropout-noise-l2": {
+                "model.batch_norm": True, "model.dropout": 0.1, "model.noise": 0.1,
+                "model.l2": 0.001, "train.optimizer": {"name": "sgd", "momentum": 0.9},
+                "train.early_stopping": {"patience": 2},
+                "train.lr_schedule": {"kind": "plateau", "patience": 1, "factor": 0.5},
+            },
+            "adam-cosine": {"train.optimizer": "adam",
+                            "train.lr_schedule": {"kind": "cosine"}},
+            "rmsprop-step-capture": {
+                "train.optimizer": "rmsprop", "train.lr_schedule": {"kind": "step", "every": 3},
+                "train.capture": ["weights", "gradients", "batches"],
+            },
+        },
+    },
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def parity(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    if not PIMA_FILE.is_file():
+        pytest.skip("real Pima CSV not found")
+    root = tmp_path_factory.mktemp("parity")
+    config = write(root / "parity.yaml", PARITY)
+    fused = nnlab("run", str(config), "-o", str(root / "fused"), "--fused")
+    separate = nnlab("run", str(config), "-o", str(root / "separate"), "--no-fused")
+    # the first learning rate alone: groups of 2 instead of 4, its members in another chunk
+    half = {**PARITY, "sweep": {**PARITY["sweep"], "params": {"train.learning_rate": [0.05]}}}
+    nnlab("run", str(write(root / "half.yaml", half)), "-o", str(root / "half"), "--fused")
+    return {
+        "fused": root / "fused" / "parity",
+        "separate": root / "separate" / "parity",
+        "half": root / "half" / "parity",
+        "log": fused.stderr + separate.stderr,
+    }  # type: ignore[dict-item]
+
+
+def history(run_dir: Path) -> pd.DataFrame:
+    return pd.read_csv(run_dir / "history.csv").drop(columns="epoch_seconds")
+
+
+def close(a: pd.DataFrame, b: pd.DataFrame, rtol: float = 1e-5) -> None:
+    assert list(a.columns) == list(b.columns)
+    assert a.shape == b.shape
+    np.testing.assert_allclose(a.to_numpy(float), b.to_numpy(float), rtol=rtol, atol=1e-6)
+
+
+@slow
+@needs_pima
+def test_fused_histories_equal_separate_keras_fit_on_jax(parity):
+    runs = sorted(p.name for p in parity["fused"].iterdir() if (p / "history.csv").is_file())
+    assert len(runs) == 12
+    for run in runs:
+        fused, separate = parity["fused"] / run, parity["separate"] / run
+        close(history(fused), history(separate))
+        a, b = (json.loads((d / "result.json").read_text()) for d in (fused, separate))
+        assert a["status"] == b["status"] == "completed"
+        for key in ("epochs_run", "stopped_epoch", "best_epoch", "weights_epoch"):
+            assert a[key] == b[key], (run, key)
+        assert a["fused"]["members"] == 4 and "fused" not in b
+        assert json.loads((fused / "env.json").read_text())["fused"]["members"] == 4
+
+
+@slow
+@needs_pima
+def test_early_stopping_and_schedules_act_per_member(parity):
+    stopped = [json.loads(p.read_text())["stopped_epoch"]
+               for p in parity["fused"].glob("*sgd-bn*/result.json")]  # fmt: skip
+    assert any(s is not None and s < 8 for s in stopped)  # some stopped early, alone
+    cosine = pd.read_csv(next(parity["fused"].glob("*adam-cosine*/history.csv")))
+    assert cosine.learning_rate.iloc[1] > cosine.learning_rate.iloc[-1]  # the schedule ran
+
+
+@slow
+@needs_pima
+def test_captures_of_fused_members_equal_separate_ones(parity):
+    for name in ("weights.csv", "gradients.csv", "batches.csv"):
+        for fused in parity["fused"].glob(f"*capture*/{name}"):
+            a = pd.read_csv(fused)
+            b = pd.read_csv(parity["separate"] / fused.parent.name / name)
+            assert a.shape == b.shape and len(a) > 0
+            numeric = a.select_dtypes("number").columns
+            np.testing.assert_allclose(a[numeric].to_numpy(float), b[numeric].to_numpy(float),
+                                       rtol=1e-4, atol=1e-6)  # fmt: skip
+
+
+@slow
+@needs_pima
+def test_a_member_s_history_does_not_depend_on_its_group(parity):
+    half = sorted(p.name for p in parity["half"].iterdir() if (p / "history.csv").is_file())
+    assert len(half) == 6
+    for run in half:
+        close(history(parity["half"] / run), history(parity["fused"] / run))
+
+
+@slow
+@needs_pima
+def test_a_diverging_member_is_recorded_and_the_others_go_on(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 3))
+    y = x @ [1.0, -2.0, 0.5] + rng.normal(scale=0.1, size=300)
+    csv = tmp_path / "linear.csv"
+    pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "y": y}).to_csv(csv, index=False)
+    config = write(tmp_path / "div.yaml", {
+        "name": "div", "data": {"name": "csv", "path": str(csv), "target": "y"}, "repeats": 2,
+        "train": {"epochs": 30, "optimizer": "sgd"},
+        "sweep": {"train.learning_rate": [5.0, 0.001]},
+    })  # fmt: skip
+    nnlab("run", str(config), "-o", str(tmp_path), "--fused")
+    results = {p.parent.name: json.loads(p.read_text())
+               for p in (tmp_path / "div").glob("*/result.json")}  # fmt: skip
+    diverged = [r for r in results.values() if r["status"] == "diverged"]
+    assert len(diverged) == 2
+    assert {r["status"] for n, r in results.items() if "0.001" in n} == {"completed"}
+    for r in diverged:
+        rows = pd.read_csv(tmp_path / "div" / r["run_id"] / "history.csv")
+        assert len(rows) == r["diverged_epoch"] + 1 < 31  # it stopped there
+    kept = pd.read_csv(next((tmp_path / "div").glob("*0.001*/history.csv")))
+    assert len(kept) == 31
+
+
+@slow
+@needs_pima
+def test_resume_trains_only_the_members_not_completed(tmp_path):
+    doc = {"name": "res", "data": PIMA, "repeats": 2, "train": {"epochs": 3, "batch_size": 32},
+           "sweep": {"train.learning_rate": [0.1, 0.01]}}  # fmt: skip
+    config = write(tmp_path / "res.yaml", doc)
+    first = write(tmp_path / "first.yaml", {**doc, "sweep": {"train.learning_rate": [0.1]}})
+    nnlab("run", str(first), "-o", str(tmp_path))
+    out = nnlab("run", str(config), "-o", str(tmp_path))
+    assert "2 of 4 runs already finished" in out.stderr
+    sizes = {json.loads(p.read_text())["fused"]["members"]
+             for p in (tmp_path / "res").glob("*0.01*/result.json")}  # fmt: skip
+    assert sizes == {2}
+
+
+@slow
+@needs_pima
+def test_ctrl_c_marks_the_group_interrupted_and_the_same_command_finishes(tmp_path):
+    doc = {"name": "int", "data": PIMA, "repeats": 3, "train": {"epochs": 3000, "batch_size": 8}}
+    config = write(tmp_path / "int.yaml", doc)
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    proc = subprocess.Popen([sys.executable, "-m", "nnlab", "run", str(config), "-o",
+                             str(tmp_path)], env=env, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    histories = tmp_path / "int"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        files = list(histories.glob("*/history.csv"))
+        if len(files) == 3 and all(len(f.read_text().splitlines()) > 3 for f in files):
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr[-2000:]
+    results = [json.loads(p.read_text()) for p in histories.glob("*/result.json")]
+    assert [r["status"] for r in results] == ["interrupted"] * 3
+    assert all(2 < r["epochs_run"] < 3000 for r in results)
+
+
+@slow
+@needs_pima
+def test_a_jax_run_imports_no_tensorflow(tmp_path):
+    config = write(tmp_path / "j.yaml", {"name": "j", "data": PIMA, "repeats": 2,
+                                         "train": {"epochs": 1}})  # fmt: skip
+    code = (
+        "import sys, runpy; sys.argv = ['nnlab', 'run', sys.argv[1], '-o', sys.argv[2], "
+        "'-q'];\ntry:\n    runpy.run_module('nnlab', run_name='__main__')\n"
+        "except SystemExit:\n    pass\nprint('TF' if 'tensorflow' in sys.modules else 'none')"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    out = subprocess.run([sys.executable, "-c", code, str(config), str(tmp_path)],
+                         capture_output=True, text=True, env=env, timeout=600)  # fmt: skip
+    assert out.stdout.strip().splitlines()[-1] == "none", out.stderr[-2000:]
+    assert out.stderr == ""  # --quiet: not a line, TensorFlow's C++ ones included
+
+
+@slow
+@needs_pima
+def test_dry_run_shows_the_groups_and_an_impossible_fused_exits_2(tmp_path):
+    config = write(tmp_path / "d.yaml", {"name": "d", "data": PIMA, "repeats": 3})
+    out = nnlab("run", str(config), "--dry-run")
+    assert "fused: 1 group(s) of 3 runs" in out.stdout
+    bad = nnlab("run", str(config), "--fused", "--backend", "tensorflow", check=False)
+    assert bad.returncode == 2
+    assert "fused: true cannot be honoured: backend is tensorflow" in bad.stderr
+
+
+@slow
+def test_a_small_lenet5_fused_equals_separate(tmp_path, shared_cache):
+    config = write(tmp_path / "lenet.yaml", {
+        "name": "lenet", "repeats": 2, "data": {"name": "mnist", "subset": 300},
+        "model": {"kind": "lenet5"}, "train": {"epochs": 2, "batch_size": 64},
+    })  # fmt: skip
+    nnlab("run", str(config), "-o", str(tmp_path / "f"), "--fused", "-q")
+    nnlab("run", str(config), "-o", str(tmp_path / "s"), "--no-fused", "-q")
+    runs = [p.parent.name for p in (tmp_path / "f" / "lenet").glob("*/history.csv")]
+    assert len(runs) == 2
+    for run in runs:
+        close(history(tmp_path / "f" / "lenet" / run), history(tmp_path / "s" / "lenet" / run))
