@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import PIMA_FILE
 
+from conftest import PIMA_FILE
 from nnlab.config import validate
 from nnlab.errors import ConfigError
 from nnlab.fused import groups
@@ -48,8 +48,8 @@ def test_seeds_rates_initializers_and_callback_numbers_share_a_group():
 
 
 def test_architecture_batch_size_and_optimizer_split_groups_in_order():
-    specs = specs_of({"backend": "jax", "repeats": 2,
-                      "sweep": {"train.batch_size": [10, 32], "model.dropout": [0.0, 0.2]}})  # fmt: skip
+    sweep = {"train.batch_size": [10, 32], "model.dropout": [0.0, 0.2]}
+    specs = specs_of({"backend": "jax", "repeats": 2, "sweep": sweep})
     plan = groups.plan(specs, "auto")
     assert [len(u) for u, _ in plan.units] == [2, 2, 2, 2]
     assert all(on for _, on in plan.units)
@@ -262,8 +262,8 @@ def test_ctrl_c_marks_the_group_interrupted_and_the_same_command_finishes(tmp_pa
     doc = {"name": "int", "data": PIMA, "repeats": 3, "train": {"epochs": 3000, "batch_size": 8}}
     config = write(tmp_path / "int.yaml", doc)
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    proc = subprocess.Popen([sys.executable, "-m", "nnlab", "run", str(config), "-o",
-                             str(tmp_path)], env=env, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    command = [sys.executable, "-m", "nnlab", "run", str(config), "-o", str(tmp_path)]
+    proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
     histories = tmp_path / "int"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
