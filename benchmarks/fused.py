@@ -53,7 +53,8 @@ for lr, seed in runs:
     model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(12, activation="relu"),
                               keras.layers.Dense(8, activation="relu"),
                               keras.layers.Dense(1, activation="sigmoid")])
-    model.compile(keras.optimizers.Adam(lr), "binary_crossentropy", ["accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss="binary_crossentropy",
+                  metrics=["accuracy"])
     t = time.perf_counter()
     model.fit(xt, yt, batch_size=10, epochs=100, validation_data=(xv, yv), verbose=0)
     fit.append(time.perf_counter() - t)

@@ -17,13 +17,16 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import PIMA_FILE
 from nnlab.config import validate
 from nnlab.errors import ConfigError
 from nnlab.fused import groups
 from nnlab.sweep import expand
 
 pytest.importorskip("jax")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("NNLAB_SHARED_DATASETS", ROOT.parent / "shared" / "datasets"))
+PIMA_FILE = SHARED / "pima-indians-diabetes.csv"
 
 PIMA = {"name": "pima", "path": str(PIMA_FILE)}
 
