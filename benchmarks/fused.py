@@ -78,6 +78,7 @@ def env() -> dict[str, str]:
 
 
 def nnlab(cfg: dict, out: Path, *args: str) -> tuple[float, list[dict]]:
+    out.mkdir(parents=True, exist_ok=True)
     path = out / f"{cfg['name']}.yaml"
     path.write_text(yaml.safe_dump(cfg))
     t = time.perf_counter()
