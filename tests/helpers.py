@@ -48,6 +48,19 @@ def spec(**changes: Any) -> RunSpec:
     return expand(validate(merge(TINY, changes)))[0]
 
 
+def linear_csv(folder: Path) -> Path:
+    """``linear.csv``: 300 rows of y = x @ [1, -2, 0.5] + noise (columns a, b, c, y), a
+    regression on which plain SGD at a rate of 5 diverges within a few epochs."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 3))
+    y = x @ [1.0, -2.0, 0.5] + rng.normal(scale=0.1, size=300)
+    csv = folder / "linear.csv"
+    pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "y": y}).to_csv(csv, index=False)
+    return csv
+
+
 def long_table(path: Path) -> pd.Series:
     """A weights.csv or gradients.csv as values indexed by (epoch, layer, tensor, stat)."""
     return pd.read_csv(path).set_index(["epoch", "layer", "tensor", "stat"])["value"]

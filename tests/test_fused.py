@@ -22,6 +22,8 @@ from nnlab.errors import ConfigError
 from nnlab.fused import groups
 from nnlab.sweep import expand
 
+from helpers import linear_csv
+
 pytest.importorskip("jax")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -221,11 +223,7 @@ def test_a_member_s_history_does_not_depend_on_its_group(parity):
 @slow
 @needs_pima
 def test_a_diverging_member_is_recorded_and_the_others_go_on(tmp_path):
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(300, 3))
-    y = x @ [1.0, -2.0, 0.5] + rng.normal(scale=0.1, size=300)
-    csv = tmp_path / "linear.csv"
-    pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "y": y}).to_csv(csv, index=False)
+    csv = linear_csv(tmp_path)
     config = write(tmp_path / "div.yaml", {
         "name": "div", "data": {"name": "csv", "path": str(csv), "target": "y"}, "repeats": 2,
         "train": {"epochs": 30, "optimizer": "sgd"},

@@ -12,7 +12,7 @@ import pytest
 
 from nnlab import backend, store
 
-from helpers import spec
+from helpers import linear_csv, spec
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -236,11 +236,7 @@ def test_initializer_with_arguments(tmp_path):
 
 
 def test_huge_learning_rate_diverges(tmp_path):
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(300, 3))
-    y = x @ [1.0, -2.0, 0.5] + rng.normal(scale=0.1, size=300)
-    csv = tmp_path / "linear.csv"
-    pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "y": y}).to_csv(csv, index=False)
+    csv = linear_csv(tmp_path)
     result = train(
         tmp_path,
         data={"name": "csv", "path": str(csv), "target": "y", "n_samples": None, "noise": None},

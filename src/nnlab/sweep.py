@@ -188,9 +188,7 @@ def config_hash(run_config: dict[str, Any]) -> str:
 
 def _stripped(run_config: dict[str, Any]) -> dict[str, Any]:
     """``run_config`` without what the hash leaves out (it is left as it is)."""
-    kept = run_config
-    for path in (*LABEL_KEYS, *EXECUTION_KEYS):
-        kept = _without(kept, path)
+    kept = without_keys(run_config, (*LABEL_KEYS, *EXECUTION_KEYS))
     for path, default in HASH_OMITTED_AT_DEFAULT.items():
         kept = _without(kept, path, only_if=default)
     return kept
@@ -202,6 +200,13 @@ def _builder_sha(builder: str) -> str | None:
 
 
 _ANY = object()
+
+
+def without_keys(doc: dict[str, Any], paths: Any) -> dict[str, Any]:
+    """``doc`` without each dotted path of ``paths``; ``doc`` itself is left as it is."""
+    for path in paths:
+        doc = _without(doc, path)
+    return doc
 
 
 def _without(doc: dict[str, Any], path: str, only_if: Any = _ANY) -> dict[str, Any]:

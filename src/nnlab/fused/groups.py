@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from nnlab.errors import ConfigError
-from nnlab.sweep import EXECUTION_KEYS, LABEL_KEYS, RunSpec
+from nnlab.sweep import EXECUTION_KEYS, LABEL_KEYS, RunSpec, without_keys
 
 # what a member may hold on its own (dotted keys of the run config)
 MEMBER_KEYS = ("seed", "train.learning_rate", "model.initializer", "train.early_stopping",
@@ -42,13 +42,7 @@ class Plan:
 
 def program_key(spec: RunSpec) -> str:
     """The run's program shape, as text: equal keys train as one program."""
-    doc = spec.config.run_dict()
-    for path in (*LABEL_KEYS, *EXECUTION_KEYS, *MEMBER_KEYS):
-        head, _, rest = path.partition(".")
-        if rest and isinstance(doc.get(head), dict):
-            doc[head] = {k: v for k, v in doc[head].items() if k != rest}
-        elif not rest:
-            doc.pop(head, None)
+    doc = without_keys(spec.config.run_dict(), (*LABEL_KEYS, *EXECUTION_KEYS, *MEMBER_KEYS))
     return json.dumps(doc, sort_keys=True, default=str)
 
 

@@ -9,6 +9,7 @@ and changes its learning rate exactly as it would alone. Imported by ``fused.tra
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -72,7 +73,12 @@ class Member:
     """One run of the group: its callbacks, in the order ``train.run`` gives them."""
 
     def __init__(
-        self, spec: Any, writer: callbacks.HistoryWriter, model: MemberModel, extra: list[Any]
+        self,
+        spec: Any,
+        writer: callbacks.HistoryWriter,
+        model: MemberModel,
+        extra: list[Any],
+        report: Callable[[int, dict[str, Any]], None],
     ) -> None:
         train = spec.config.train
         self.spec, self.writer, self.model = spec, writer, model
@@ -84,6 +90,7 @@ class Member:
             writer,
             self.guard,
             *self.stopper,
+            callbacks.EpochReporter(report),  # last, as in ``train.run``
         ]
         for cb in self.callbacks:
             cb.set_model(model)  # type: ignore[arg-type]

@@ -94,9 +94,7 @@ class Program:
         """Compile the epoch and the evaluations for these shapes now (``jit`` would on the
         first call), so that compiling is timed apart from training."""
         k, n = len(index), data.x_train.shape[1]
-        full = n // self.batch
-        head = jax.ShapeDtypeStruct((k, full, self.batch), jnp.int32)
-        tail = jax.ShapeDtypeStruct((k, n - full * self.batch), jnp.int32)
+        head, tail = self._batches(np.zeros((k, n), dtype=np.int32))
         metrics = self.fresh_metrics(k)
         idx = jnp.asarray(index)
         active = jax.ShapeDtypeStruct((k,), jnp.bool_)
@@ -120,17 +118,20 @@ class Program:
         """One epoch for every member: ``order`` is ``[K, n_train]`` (each member's batch
         order), ``index`` each member's split. Returns the new state, the epoch's logs
         (``[K]`` per metric) and the running logs after each step (``[steps, K]``)."""
-        n = order.shape[1]
-        full = n // self.batch
-        head = order[:, : full * self.batch].reshape(len(order), full, self.batch)
-        tail = order[:, full * self.batch :]
+        head, tail = self._batches(order)
         state = (state[0], state[1], state[2], self.fresh_metrics(len(order)))
         epoch = self._compiled_epoch or self._train_epoch
         state, logs, steps = epoch(
-            state, jnp.asarray(active), data.x_train, data.y_train, jnp.asarray(index),
-            jnp.asarray(head, dtype=jnp.int32), jnp.asarray(tail, dtype=jnp.int32),
-        )  # fmt: skip
+            state, jnp.asarray(active), data.x_train, data.y_train, jnp.asarray(index), head, tail
+        )
         return state, _numpy(logs), _numpy(steps)
+
+    def _batches(self, order: np.ndarray) -> tuple[Any, Any]:
+        """``[K, n]`` sample orders -> the full batches ``[K, steps, batch]`` and the last,
+        partial one ``[K, rest]`` (its own step, as ``fit`` takes it), as int32."""
+        full = order.shape[1] // self.batch * self.batch
+        head = order[:, :full].reshape(len(order), -1, self.batch)
+        return jnp.asarray(head, dtype=jnp.int32), jnp.asarray(order[:, full:], dtype=jnp.int32)
 
     def _epoch_fn(
         self, state: State, active: Any, xs: Any, ys: Any, index: Any, head: Any, tail: Any

@@ -27,27 +27,33 @@ import numpy as np
 
 from nnlab import backend, callbacks, capture, envinfo, keras_objects, store, train
 from nnlab.data import Dataset, load_dataset
-from nnlab.events import EpochEnded, OnEvent, RunFinished, RunStarted
+from nnlab.events import OnEvent, RunFinished, RunStarted
 from nnlab.fused.members import Member, MemberModel, Rates
 from nnlab.fused.program import Program, Stacked
 from nnlab.models import build_model, is_regularized
 from nnlab.sweep import RunSpec
 
 RunEnd = Callable[[Path, dict[str, Any]], None]
+Reporter = Callable[[int, dict[str, Any]], None]
 
 
 def train_group(
-    specs: tuple[RunSpec, ...], exp_dir: Path, emit: OnEvent, run_end: RunEnd | None
+    specs: tuple[RunSpec, ...],
+    exp_dir: Path,
+    emit: OnEvent,
+    run_end: RunEnd | None,
+    report_for: Callable[[str], Reporter],
 ) -> str | None:
     """Train ``specs`` (one program shape, JAX backend) into ``exp_dir / run_id`` each, emitting
-    the events a launcher expects; returns None. When the program cannot be built (a custom
-    builder's layer that the stateless path cannot run, say), nothing is recorded and the
-    reason is returned: the caller trains the runs one by one.
+    the events a launcher expects (``report_for(run_id)`` is what a member calls after each
+    epoch, as ``train.run`` calls its reporter); returns None. When the program cannot be
+    built (a custom builder's layer that the stateless path cannot run, say), nothing is
+    recorded and the reason is returned: the caller trains the runs one by one.
 
     Once training starts it never raises for a failing group: every member records the
     error. KeyboardInterrupt marks every unfinished member interrupted and is re-raised; an
     OSError of a full disk is raised as ``train.run`` raises it."""
-    group = _Group(specs, exp_dir, emit)
+    group = _Group(specs, exp_dir, emit, report_for)
     try:
         group.prepare()
     except Exception as e:
@@ -81,8 +87,14 @@ def _environment(config_device: str) -> dict[str, Any]:
 
 
 class _Group:
-    def __init__(self, specs: tuple[RunSpec, ...], exp_dir: Path, emit: OnEvent) -> None:
-        self.specs, self.exp_dir, self.emit = specs, exp_dir, emit
+    def __init__(
+        self,
+        specs: tuple[RunSpec, ...],
+        exp_dir: Path,
+        emit: OnEvent,
+        report_for: Callable[[str], Reporter],
+    ) -> None:
+        self.specs, self.exp_dir, self.emit, self.report_for = specs, exp_dir, emit, report_for
         self.k = len(specs)
         self.results: list[dict[str, Any]] = []
         self.members: list[Member] = []
@@ -93,7 +105,6 @@ class _Group:
         self.datas: list[Dataset] = []
         self.rngs: list[Any] = []
         self.t0 = time.perf_counter()
-        self.done = False
 
     # -- records -------------------------------------------------------------------------------
 
@@ -131,8 +142,6 @@ class _Group:
             config = self.specs[k].config
             train.conclude(result, writer, config)
             result["wall_s"] = round(wall / self.k, 3)
-            if "fit_s" in result:
-                result["fit_s"] = round(self.timing.get("train", 0.0) / self.k, 3)
             result["fused"] = group
             result["finished"] = train.now()
             store.write_json(self.run_dir(k) / store.RESULT_FILE, result)
@@ -194,7 +203,8 @@ class _Group:
                 cap.record(0)
                 extra = cap.callbacks
             proxy = MemberModel(rates, k, holder, models[k])
-            member = Member(spec, self.writers[k], proxy, extra)
+            report = self.report_for(spec.run_id)
+            member = Member(spec, self.writers[k], proxy, extra, report)
             self.members.append(member)
 
         t = time.perf_counter()
@@ -202,8 +212,7 @@ class _Group:
         val = program.evaluate(state, stacked.x_val, stacked.y_val, index)
         seconds = (time.perf_counter() - t) / self.k
         for k, member in enumerate(self.members):
-            row = {**_row(logs, k), **{f"val_{n}": v for n, v in _row(val, k).items()}}
-            member.writer.write_row(0, row, float(rates.values[k]), seconds)
+            member.writer.write_row(0, _epoch_logs(logs, val, k), float(rates.values[k]), seconds)
             member.begin()
         n = len(data.x_train)
         for epoch in range(cfg.epochs):
@@ -226,7 +235,7 @@ class _Group:
             for k, member in enumerate(self.members):
                 if not member.active:
                     continue
-                epoch_logs = {**_row(logs, k), **{f"val_{n}": v for n, v in _row(val, k).items()}}
+                epoch_logs = _epoch_logs(logs, val, k)
                 member.writer.epoch_started = (
                     time.perf_counter() - seconds
                 )  # its share of the epoch
@@ -234,7 +243,6 @@ class _Group:
                     _sync(models[k], state, k)
                     _replay_batches(member, epoch, steps, k)
                 member.epoch_end(epoch, epoch_logs)
-                self.emit(EpochEnded(member.spec.run_id, epoch + 1, epoch_logs))
         self.timing["train"] = time.perf_counter() - t
         for member in self.members:
             member.end()
@@ -257,7 +265,10 @@ class _Group:
                 final, np.stack([d.transform(g) for d, g in zip(datas, grids, strict=True)])
             )
         for k, member in enumerate(self.members):
-            out: dict[str, Any] = {"regularized": is_regularized(models[k]), "fit_s": 0.0}
+            out: dict[str, Any] = {
+                "regularized": is_regularized(models[k]),
+                "fit_s": round(self.timing["train"] / self.k, 3),  # its share of the group's
+            }
             out.update(train.fit_facts(datas[k], cfg, batch))
             out.update(train.fit_ending(member.guard, member.stopper, len(member.writer.rows)))
             if out["status"] == store.COMPLETED:
@@ -271,6 +282,13 @@ class _Group:
 
 def _row(logs: dict[str, np.ndarray], k: int) -> dict[str, float]:
     return {name: float(values[k]) for name, values in logs.items()}
+
+
+def _epoch_logs(
+    logs: dict[str, np.ndarray], val: dict[str, np.ndarray], k: int
+) -> dict[str, float]:
+    """Member k's epoch logs as ``fit`` gives them: the training metrics, then ``val_``."""
+    return {**_row(logs, k), **{f"val_{name}": v for name, v in _row(val, k).items()}}
 
 
 def _stack(datas: list[Dataset], labels: Callable[..., Any]) -> tuple[Stacked, np.ndarray]:

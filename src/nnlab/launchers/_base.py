@@ -57,6 +57,17 @@ class Launcher(ABC):
         """
 
 
+def epoch_report(emit: OnEvent, run_id: str) -> Callable[[int, dict[str, Any]], None]:
+    """What a run calls after each epoch: raise a pending stop request from this safe place
+    (``stopping``), then emit the epoch's event."""
+
+    def report(epoch: int, logs: dict[str, Any]) -> None:
+        stopping.check()
+        emit(EpochEnded(run_id, epoch, logs))
+
+    return report
+
+
 def train_unit(unit: Unit, exp_dir: Path, emit: OnEvent, run_end: RunEnd | None) -> None:
     """Train the runs of ``unit`` one after another in this process, emitting their events:
     the work that every launcher's worker does. The backend must be active already."""
@@ -66,20 +77,15 @@ def train_unit(unit: Unit, exp_dir: Path, emit: OnEvent, run_end: RunEnd | None)
         from nnlab.fused.trainer import train_group
 
         stopping.check()
-        reason = train_group(unit.specs, exp_dir, emit, run_end)
+        reason = train_group(unit.specs, exp_dir, emit, run_end, lambda r: epoch_report(emit, r))
         if reason is None:
             return
         emit(Notice(f"not fused ({len(unit.specs)} runs): {reason}; trained one by one"))
     for spec in unit.specs:
         stopping.check()
         emit(RunStarted(spec.run_id, spec.config.train.epochs))
-
-        def report(epoch: int, logs: dict[str, Any], run_id: str = spec.run_id) -> None:
-            stopping.check()
-            emit(EpochEnded(run_id, epoch, logs))
-
         run_dir = exp_dir / spec.run_id
-        result = train.run(spec, run_dir, report)
+        result = train.run(spec, run_dir, epoch_report(emit, spec.run_id))
         if run_end is not None:
             run_end(run_dir, result)
         emit(RunFinished(spec.run_id, result))
