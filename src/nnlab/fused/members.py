@@ -18,26 +18,20 @@ import numpy as np
 from nnlab import callbacks
 
 
-class Rates:
-    """The learning rate of every member, as float32 (what a Keras optimizer holds)."""
-
-    def __init__(self, rates: list[float]) -> None:
-        self.values = np.asarray(rates, dtype=np.float32)
-
-
 class MemberOptimizer:
-    """The member's optimizer as a callback sees it: ``learning_rate``, read and set."""
+    """The member's optimizer as a callback sees it: ``learning_rate``, read and set, as
+    ``rates[k]`` (float32, what a Keras optimizer holds; the array every member shares)."""
 
-    def __init__(self, rates: Rates, k: int) -> None:
+    def __init__(self, rates: np.ndarray, k: int) -> None:
         self._rates, self._k = rates, k
 
     @property
     def learning_rate(self) -> np.float32:
-        return self._rates.values[self._k]
+        return self._rates[self._k]
 
     @learning_rate.setter
     def learning_rate(self, value: float) -> None:
-        self._rates.values[self._k] = value
+        self._rates[self._k] = value
 
 
 class Snapshot:
@@ -53,7 +47,7 @@ class MemberModel:
     Anything else is the member's own Keras model (``train.capture`` reads its variables,
     which the trainer keeps in step with the group)."""
 
-    def __init__(self, rates: Rates, k: int, holder: list[Any], model: keras.Model) -> None:
+    def __init__(self, rates: np.ndarray, k: int, holder: list[Any], model: keras.Model) -> None:
         self.optimizer = MemberOptimizer(rates, k)
         self.stop_training = False
         self.restored: Snapshot | None = None

@@ -64,7 +64,7 @@ class Program:
 
     # -- state ---------------------------------------------------------------------------------
 
-    def initial_state(self, members: list[keras.Model], learning_rates: list[float]) -> State:
+    def initial_state(self, members: list[keras.Model], learning_rates: np.ndarray) -> State:
         """Each member's variables (from its own Keras model, built with its seed), the
         template's optimizer variables with each member's learning rate, zeroed metrics."""
         k = len(members)
@@ -75,20 +75,17 @@ class Program:
         opt_vars = [
             jnp.broadcast_to(v.value, (k, *v.shape)) for v in self.model.optimizer.variables
         ]
-        lr_dtype = opt_vars[self.lr_index].dtype
-        opt_vars[self.lr_index] = jnp.asarray(np.asarray(learning_rates), dtype=lr_dtype)
-        return trainable, non_trainable, opt_vars, self.fresh_metrics(k)
+        state = trainable, non_trainable, opt_vars, self.fresh_metrics(k)
+        return self.with_learning_rates(state, learning_rates)
 
     def fresh_metrics(self, k: int) -> list[Any]:
         return [jnp.broadcast_to(v, (k, *v.shape)) for v in self.metrics_initial]
 
     def with_learning_rates(self, state: State, rates: np.ndarray) -> State:
+        """``state`` with member k's learning rate ``rates[k]`` (an optimizer variable)."""
         opt_vars = list(state[2])
         opt_vars[self.lr_index] = jnp.asarray(rates, dtype=opt_vars[self.lr_index].dtype)
         return state[0], state[1], opt_vars, state[3]
-
-    def learning_rates(self, state: State) -> np.ndarray:
-        return np.asarray(state[2][self.lr_index], dtype=np.float64)
 
     def compile(self, state: State, data: Stacked, index: np.ndarray) -> None:
         """Compile the epoch and the evaluations for these shapes now (``jit`` would on the

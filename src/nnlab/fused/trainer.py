@@ -28,7 +28,7 @@ import numpy as np
 from nnlab import backend, callbacks, capture, envinfo, keras_objects, store, train
 from nnlab.data import Dataset, load_dataset
 from nnlab.events import OnEvent, RunFinished, RunStarted
-from nnlab.fused.members import Member, MemberModel, Rates
+from nnlab.fused.members import Member, MemberModel
 from nnlab.fused.program import Program, Stacked
 from nnlab.models import build_model, is_regularized
 from nnlab.sweep import RunSpec
@@ -183,8 +183,8 @@ class _Group:
         template._symbolic_build(data_batch=(data.x_train[:batch], labels(data.y_train[:batch])))
         self.stacked, self.index = _stack(self.datas, labels)
         self.program = Program(template, batch, max(batch, train.EVAL_BATCH))
-        self.rates = Rates([s.config.train.learning_rate for s in self.specs])
-        self.state = self.program.initial_state(self.models, list(self.rates.values))
+        self.rates = np.array([s.config.train.learning_rate for s in self.specs], np.float32)
+        self.state = self.program.initial_state(self.models, self.rates)
         self.timing["build"] = time.perf_counter() - t
         t = time.perf_counter()
         self.program.compile(self.state, self.stacked, self.index)
@@ -212,7 +212,7 @@ class _Group:
         val = program.evaluate(state, stacked.x_val, stacked.y_val, index)
         seconds = (time.perf_counter() - t) / self.k
         for k, member in enumerate(self.members):
-            member.writer.write_row(0, _epoch_logs(logs, val, k), float(rates.values[k]), seconds)
+            member.writer.write_row(0, _epoch_logs(logs, val, k), float(rates[k]), seconds)
             member.begin()
         n = len(data.x_train)
         for epoch in range(cfg.epochs):
@@ -227,7 +227,7 @@ class _Group:
                 rngs[k] = np.random.get_state()
                 if member.active:
                     member.epoch_begin(epoch)
-            state = program.with_learning_rates(state, rates.values)
+            state = program.with_learning_rates(state, rates)
             state, logs, steps = program.train_epoch(state, active, stacked, index, order)
             val = program.evaluate(state, stacked.x_val, stacked.y_val, index)
             holder[0] = state
@@ -241,7 +241,7 @@ class _Group:
                 )  # its share of the epoch
                 if self.captures[k] is not None:
                     _sync(models[k], state, k)
-                    _replay_batches(member, epoch, steps, k)
+                    _replay_batches(member, steps, k)
                 member.epoch_end(epoch, epoch_logs)
         self.timing["train"] = time.perf_counter() - t
         for member in self.members:
@@ -342,10 +342,9 @@ def _sync(model: keras.Model, state: Any, k: int) -> None:
         var.assign(value[k])
 
 
-def _replay_batches(member: Member, epoch: int, steps: dict[str, np.ndarray], k: int) -> None:
+def _replay_batches(member: Member, steps: dict[str, np.ndarray], k: int) -> None:
     """Hand the batch log each step's running logs, as ``fit`` does after each batch."""
     for cb in member.callbacks:
-        if isinstance(cb, capture.BatchLog):
-            cb.on_epoch_begin(epoch)
+        if isinstance(cb, capture.BatchLog):  # its epoch began with the member's
             for b in range(len(next(iter(steps.values())))):
                 cb.on_train_batch_end(b, {name: float(v[b, k]) for name, v in steps.items()})
