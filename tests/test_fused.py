@@ -62,6 +62,22 @@ def test_architecture_batch_size_and_optimizer_split_groups_in_order():
         assert len({(s.config.train.batch_size, s.config.model.dropout) for s in unit}) == 1
 
 
+def test_dropout_noise_and_penalty_values_share_a_group_but_their_layers_must_match():
+    sweep = {"model.dropout": [0.1, 0.3], "model.noise": [0.05, 0.2],
+             "model.l1": [0.0, 0.001], "model.l2": [0.01]}  # fmt: skip
+    plan = groups.plan(specs_of({"backend": "jax", "sweep": sweep}), "auto")
+    assert [(len(u), on) for u, on in plan.units] == [(8, True)]
+    # no penalty at all is another program (no regularizer), as is no noise layer
+    sweep = {"model.l2": [0.0, 0.01, 0.1], "model.noise": [0.0, 0.1]}
+    plan = groups.plan(specs_of({"backend": "jax", "sweep": sweep}), "auto")
+    assert sorted(len(u) for u, on in plan.units if on) == [2, 2]
+    assert sum(1 for _, on in plan.units if not on) == 2
+    # optimizer arguments are traced as Python numbers: each value is its own program
+    sweep = {"train.optimizer": [{"name": "sgd", "momentum": m} for m in (0.0, 0.9)]}
+    plan = groups.plan(specs_of({"backend": "jax", "repeats": 2, "sweep": sweep}), "auto")
+    assert [len(u) for u, _ in plan.units] == [2, 2]
+
+
 def test_single_runs_and_other_backends_train_alone_with_one_line_why():
     alone = groups.plan(specs_of({"backend": "jax"}), "auto")
     assert alone.units[0][1] is False and alone.notes == []
@@ -222,6 +238,31 @@ def test_a_member_s_history_does_not_depend_on_its_group(parity):
 
 @slow
 @needs_pima
+def test_members_with_their_own_dropout_noise_and_penalties_equal_separate_runs(tmp_path):
+    # one group of 8 members whose rates, stddevs and l1 differ: each must train with its own
+    # (the template's first member's numbers would give every other member another history)
+    doc = {
+        "name": "numbers", "data": PIMA, "model": {"hidden": [12, 8]},
+        "train": {"epochs": 4, "batch_size": 32, "learning_rate": 0.05,
+                  "optimizer": {"name": "sgd", "momentum": 0.9}},
+        "sweep": {"model.dropout": [0.1, 0.3], "model.noise": [0.05, 0.2],
+                  "model.l1": [0.0, 0.001], "model.l2": [0.01]},
+    }  # fmt: skip
+    config = write(tmp_path / "numbers.yaml", doc)
+    nnlab("run", str(config), "-o", str(tmp_path / "f"), "--fused", "--quiet")
+    nnlab("run", str(config), "-o", str(tmp_path / "s"), "--no-fused", "--quiet")
+    runs = sorted(p.parent for p in (tmp_path / "f" / "numbers").glob("*/history.csv"))
+    assert len(runs) == 8
+    finals = set()
+    for run in runs:
+        assert json.loads((run / "result.json").read_text())["fused"]["members"] == 8
+        close(history(run), history(tmp_path / "s" / "numbers" / run.name))
+        finals.add(round(float(history(run).loss.iloc[-1]), 5))
+    assert len(finals) == 8  # every member trained differently
+
+
+@slow
+@needs_pima
 def test_a_diverging_member_is_recorded_and_the_others_go_on(tmp_path):
     csv = linear_csv(tmp_path)
     config = write(tmp_path / "div.yaml", {
@@ -320,3 +361,40 @@ def test_a_small_lenet5_fused_equals_separate(tmp_path, shared_cache):
     assert len(runs) == 2
     for run in runs:
         close(history(tmp_path / "f" / "lenet" / run), history(tmp_path / "s" / "lenet" / run))
+
+
+HOST_CLIP_BUILDER = '''
+import jax
+import keras
+import numpy as np
+
+
+class HostClip(keras.layers.Layer):
+    """Clips on the host, through a NumPy callback that JAX cannot map over members."""
+
+    def call(self, x):
+        held = jax.lax.stop_gradient(x)
+        clipped = jax.pure_callback(lambda a: np.clip(a, -3, 3).astype(a.dtype),
+                                    jax.ShapeDtypeStruct(x.shape, x.dtype), held)
+        return x + jax.lax.stop_gradient(clipped - held)
+
+
+def build(input_shape, num_outputs, output_activation):
+    x_in = keras.Input(shape=input_shape)
+    x = HostClip()(keras.layers.Dense(8, activation="relu")(x_in))
+    return keras.Model(x_in, keras.layers.Dense(num_outputs, activation=output_activation)(x))
+'''
+
+
+@slow
+@needs_pima
+def test_a_custom_layer_the_fused_program_cannot_map_trains_one_by_one_and_says_why(tmp_path):
+    (tmp_path / "builder.py").write_text(HOST_CLIP_BUILDER)
+    doc = {"name": "custom", "data": PIMA, "repeats": 2, "train": {"epochs": 2},
+           "model": {"kind": "custom", "builder": "builder.py:build"}}  # fmt: skip
+    out = nnlab("run", str(write(tmp_path / "c.yaml", doc)), "-o", str(tmp_path / "runs"))
+    assert "not fused (2 runs): the fused program could not be built: " in out.stderr
+    assert "pure_callback" in out.stderr  # the cause, not only Keras' wrapper line
+    results = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("custom/*/result.json")]
+    assert [r["status"] for r in results] == ["completed", "completed"]
+    assert all("fused" not in r and r["epochs_run"] == 2 for r in results)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import math
+import re
 import time
 import traceback
 from collections.abc import Callable
@@ -107,11 +108,19 @@ def conclude(result: dict[str, Any], writer: callbacks.HistoryWriter, config: An
 
 
 def describe_error(e: BaseException) -> str:
-    text = f"{type(e).__name__}: {e}".strip()
+    """One line for an error: its first line, and when that is only Keras' "Exception
+    encountered when calling ..." wrapper, the cause's first line after it."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", f"{type(e).__name__}: {e}").strip()
     oom = isinstance(e, MemoryError) or "ResourceExhausted" in type(e).__name__
     if oom or "out of memory" in text.lower():
         text = f"out of memory: {text}"
-    return text.splitlines()[0][:500] if text else type(e).__name__
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return type(e).__name__
+    line = lines[0]
+    if "Exception encountered when calling" in line and len(lines) > 1:
+        line = f"{line} {lines[1]}"
+    return line[:500]
 
 
 def _fit(

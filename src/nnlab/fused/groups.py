@@ -5,9 +5,11 @@ The program shape is the resolved run config without what each member may hold o
 its seed (initial weights, dropout and noise streams, batch order, its data split),
 ``train.learning_rate`` (an optimizer variable), ``model.initializer`` (each member's weights
 are drawn by its own Keras model), and the callbacks' numbers (``train.early_stopping``,
-``train.lr_schedule``: Keras' own callbacks run per member on the host). Everything else
-(data, architecture and the layers present with their rates, batch size, epochs, loss,
-metrics, optimizer and its other arguments, l1/l2, capture) must match.
+``train.lr_schedule``: Keras' own callbacks run per member on the host), and a built-in
+model's ``dropout``, ``noise``, ``l1`` and ``l2`` (``fused.numbers``; only whether each layer
+is there counts). Everything else (data, architecture, batch size, epochs, loss, metrics,
+the optimizer and its other arguments, capture) must match: Keras reads an optimizer's
+momentum or betas as Python numbers when it traces the step.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from nnlab.sweep import EXECUTION_KEYS, LABEL_KEYS, RunSpec, without_keys
 # what a member may hold on its own (dotted keys of the run config)
 MEMBER_KEYS = ("seed", "train.learning_rate", "model.initializer", "train.early_stopping",
                "train.lr_schedule")  # fmt: skip
+# a built-in model's numbers a member may hold on its own (which layers exist is shared)
+MODEL_NUMBERS = ("dropout", "noise", "l1", "l2")
 # members per chunk: the stacked state, snapshots and per-member data of a chunk stay well
 # inside a few GiB (1,000 Pima members: 4 chunks); image models hold far larger tensors
 CHUNK_MEMBERS = {"mlp": 250, "lenet5": 32, "cnn": 32, "custom": 32}
@@ -41,8 +45,18 @@ class Plan:
 
 
 def program_key(spec: RunSpec) -> str:
-    """The run's program shape, as text: equal keys train as one program."""
-    doc = without_keys(spec.config.run_dict(), (*LABEL_KEYS, *EXECUTION_KEYS, *MEMBER_KEYS))
+    """The run's program shape, as text: equal keys train as one program. Of a built-in
+    model's dropout, noise, l1 and l2 only which layers they put there counts
+    (``fused.numbers`` gives each member its own values)."""
+    model = spec.config.model
+    numbers: tuple[str, ...] = ()
+    shape = {}
+    if model.kind != "custom":
+        numbers = tuple(f"model.{key}" for key in MODEL_NUMBERS)
+        shape = {"dropout": model.dropout > 0, "noise": model.noise > 0,
+                 "regularized": model.l1 > 0 or model.l2 > 0}  # fmt: skip
+    skip = (*LABEL_KEYS, *EXECUTION_KEYS, *MEMBER_KEYS, *numbers)
+    doc = {"run": without_keys(spec.config.run_dict(), skip), "layers": shape}
     return json.dumps(doc, sort_keys=True, default=str)
 
 

@@ -22,6 +22,8 @@ import jax.numpy as jnp
 import keras
 import numpy as np
 
+from nnlab.fused.numbers import Numbers
+
 State = tuple[list[Any], list[Any], list[Any], list[Any]]  # trainable, non-trainable, opt, metrics
 
 
@@ -49,8 +51,10 @@ class Program:
     used: the members' values come in the stacked state.
     """
 
-    def __init__(self, template: keras.Model, batch: int, eval_batch: int) -> None:
-        self.model = template
+    def __init__(self, template: keras.Model, batch: int, eval_batch: int, numbers: Numbers
+                 ) -> None:  # fmt: skip
+        self.model, self.numbers = template, numbers
+        self.hyper = {key: jnp.asarray(v) for key, v in numbers.values.items()}
         self.batch, self.eval_batch = batch, eval_batch
         opt = template.optimizer
         self.lr_index = next(i for i, v in enumerate(opt.variables) if v is opt._learning_rate)
@@ -95,11 +99,11 @@ class Program:
         metrics = self.fresh_metrics(k)
         idx = jnp.asarray(index)
         active = jax.ShapeDtypeStruct((k,), jnp.bool_)
-        args = ((state[0], state[1], state[2], metrics), active, data.x_train, data.y_train, idx,
-                head, tail)  # fmt: skip
+        args = ((state[0], state[1], state[2], metrics), active, self.hyper, data.x_train,
+                data.y_train, idx, head, tail)  # fmt: skip
         self._compiled_epoch = self._train_epoch.lower(*args).compile()
         for x, y in ((data.x_train, data.y_train), (data.x_val, data.y_val)):
-            lowered = self._evaluate.lower(state[0], state[1], x, y, idx)
+            lowered = self._evaluate.lower(state[0], state[1], self.hyper, x, y, idx)
             self._compiled_eval[x.shape] = lowered.compile()
 
     # -- training ------------------------------------------------------------------------------
@@ -118,9 +122,8 @@ class Program:
         head, tail = self._batches(order)
         state = (state[0], state[1], state[2], self.fresh_metrics(len(order)))
         epoch = self._compiled_epoch or self._train_epoch
-        state, logs, steps = epoch(
-            state, jnp.asarray(active), data.x_train, data.y_train, jnp.asarray(index), head, tail
-        )
+        state, logs, steps = epoch(state, jnp.asarray(active), self.hyper, data.x_train,
+                                   data.y_train, jnp.asarray(index), head, tail)  # fmt: skip
         return state, _numpy(logs), _numpy(steps)
 
     def _batches(self, order: np.ndarray) -> tuple[Any, Any]:
@@ -131,23 +134,27 @@ class Program:
         return jnp.asarray(head, dtype=jnp.int32), jnp.asarray(order[:, full:], dtype=jnp.int32)
 
     def _epoch_fn(
-        self, state: State, active: Any, xs: Any, ys: Any, index: Any, head: Any, tail: Any
-    ) -> tuple[State, dict[str, Any], dict[str, Any]]:
+        self, state: State, active: Any, hyper: Any, xs: Any, ys: Any, index: Any, head: Any,
+        tail: Any,
+    ) -> tuple[State, dict[str, Any], dict[str, Any]]:  # fmt: skip
         model = self.model
 
-        def member_step(st: State, on: Any, d: Any, idx: Any) -> tuple[State, dict[str, Any]]:
+        def member_step(
+            st: State, on: Any, hp: Any, d: Any, idx: Any
+        ) -> tuple[State, dict[str, Any]]:
+            self.numbers.apply(hp)
             logs, new = model.train_step(st, (xs[d, idx], ys[d, idx]))
             return _where(on, new, st), logs
 
-        step = jax.vmap(member_step, in_axes=(0, 0, 0, 0))
+        step = jax.vmap(member_step)
 
         def scan_body(st: State, idx: Any) -> tuple[State, dict[str, Any]]:
-            return step(st, active, index, idx)
+            return step(st, active, hyper, index, idx)
 
         state, steps = jax.lax.scan(scan_body, state, jnp.swapaxes(head, 0, 1))
         logs = jax.tree_util.tree_map(lambda a: a[-1], steps) if head.shape[1] else None
         if tail.shape[1]:
-            state, last = step(state, active, index, tail)
+            state, last = step(state, active, hyper, index, tail)
             steps = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b[None]]), steps, last)
             logs = last
         assert logs is not None
@@ -159,14 +166,17 @@ class Program:
         """``model.evaluate`` of every member on its split ``x[index[k]]`` (batches of
         ``eval_batch`` in order, as ``evaluate`` takes them); ``[K]`` per metric."""
         fn = self._compiled_eval.get(tuple(x.shape), self._evaluate)
-        return _numpy(fn(state[0], state[1], x, y, jnp.asarray(index)))
+        return _numpy(fn(state[0], state[1], self.hyper, x, y, jnp.asarray(index)))
 
-    def _evaluate_fn(self, trainable: Any, non_trainable: Any, xs: Any, ys: Any, index: Any) -> Any:
+    def _evaluate_fn(
+        self, trainable: Any, non_trainable: Any, hyper: Any, xs: Any, ys: Any, index: Any
+    ) -> Any:
         model, b = self.model, self.eval_batch
         n = xs.shape[1]
         full = n // b
 
-        def member(tv: Any, ntv: Any, d: Any) -> Any:
+        def member(tv: Any, ntv: Any, hp: Any, d: Any) -> Any:
+            self.numbers.apply(hp)  # l1/l2 enter the loss
             st = (tv, ntv, list(self.metrics_initial))
             x, y = xs[d], ys[d]
             logs = None
@@ -184,7 +194,7 @@ class Program:
                 logs, st = model.test_step(st, (x[full * b :], y[full * b :]))
             return logs
 
-        return jax.vmap(member, in_axes=(0, 0, 0))(trainable, non_trainable, index)
+        return jax.vmap(member)(trainable, non_trainable, hyper, index)
 
     def predict(self, state: State, x: Any) -> np.ndarray:
         """Every member's predictions on its own inputs ``x`` (``[K, n, ...]``)."""

@@ -29,6 +29,7 @@ from nnlab import backend, callbacks, capture, envinfo, keras_objects, store, tr
 from nnlab.data import Dataset, load_dataset
 from nnlab.events import OnEvent, RunFinished, RunStarted
 from nnlab.fused.members import Member, MemberModel
+from nnlab.fused.numbers import Numbers
 from nnlab.fused.program import Program, Stacked
 from nnlab.models import build_model, is_regularized
 from nnlab.sweep import RunSpec
@@ -182,7 +183,8 @@ class _Group:
         labels = functools.partial(keras_objects.prepare_labels, cfg=cfg, data=data)
         template._symbolic_build(data_batch=(data.x_train[:batch], labels(data.y_train[:batch])))
         self.stacked, self.index = _stack(self.datas, labels)
-        self.program = Program(template, batch, max(batch, train.EVAL_BATCH))
+        numbers = Numbers(template, [s.config for s in self.specs])
+        self.program = Program(template, batch, max(batch, train.EVAL_BATCH), numbers)
         self.rates = np.array([s.config.train.learning_rate for s in self.specs], np.float32)
         self.state = self.program.initial_state(self.models, self.rates)
         self.timing["build"] = time.perf_counter() - t
