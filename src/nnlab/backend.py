@@ -62,7 +62,19 @@ def activate(backend: str, device: str) -> dict[str, Any]:
             os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
             if backend == "jax":
                 os.environ["JAX_PLATFORMS"] = "cpu"
+        if backend == "jax":
+            _host_devices()
     return _setup_devices(backend, device)
+
+
+def _host_devices() -> None:
+    """Give JAX one CPU device per core (unless ``XLA_FLAGS`` already says how many), so
+    that a fused group's members are split over the cores (``fused.program``); a separate
+    run uses the first device, as before."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" not in flags and (os.cpu_count() or 1) > 1:
+        count = f"--xla_force_host_platform_device_count={os.cpu_count()}"
+        os.environ["XLA_FLAGS"] = f"{flags} {count}".strip()
 
 
 @contextlib.contextmanager

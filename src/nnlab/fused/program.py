@@ -39,6 +39,19 @@ class Stacked:
     y_test: Any | None
 
 
+def member_sharding(k: int) -> Any:
+    """How to lay ``k`` members over this host's devices (CPU ones, one per core: see
+    ``backend.activate``; or accelerators): split along the members' axis over the most
+    devices that divide ``k``; None when that is one. Members never talk to each other, so
+    each device runs its share of the program on its own."""
+    devices = jax.local_devices()
+    count = max(d for d in range(1, len(devices) + 1) if k % d == 0)
+    if count < 2:
+        return None
+    mesh = jax.sharding.Mesh(np.array(devices[:count]), ("members",))
+    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("members"))
+
+
 def _where(active: Any, new: Any, old: Any) -> Any:
     return jax.tree_util.tree_map(lambda n, o: jnp.where(active, n, o), new, old)
 
@@ -51,10 +64,13 @@ class Program:
     used: the members' values come in the stacked state.
     """
 
-    def __init__(self, template: keras.Model, batch: int, eval_batch: int, numbers: Numbers
-                 ) -> None:  # fmt: skip
+    def __init__(
+        self, template: keras.Model, batch: int, eval_batch: int, numbers: Numbers, k: int
+    ) -> None:
         self.model, self.numbers = template, numbers
-        self.hyper = {key: jnp.asarray(v) for key, v in numbers.values.items()}
+        self.sharding = member_sharding(k)
+        self.devices = 1 if self.sharding is None else self.sharding.mesh.size
+        self.hyper = self.spread({key: jnp.asarray(v) for key, v in numbers.values.items()})
         self.batch, self.eval_batch = batch, eval_batch
         opt = template.optimizer
         self.lr_index = next(i for i, v in enumerate(opt.variables) if v is opt._learning_rate)
@@ -65,6 +81,20 @@ class Program:
         self._compiled_eval: dict[tuple[int, ...], Any] = {}
         self._evaluate = jax.jit(self._evaluate_fn)
         self._predict = jax.jit(self._predict_fn)
+
+    # -- placement -----------------------------------------------------------------------------
+
+    def spread(self, tree: Any) -> Any:
+        """``tree`` (leading axis: members) laid over the devices, or as it is on one."""
+        return tree if self.sharding is None else jax.device_put(tree, self.sharding)
+
+    def share(self, data: Stacked) -> Stacked:
+        """The data (every member reads it) on every device, or as it is on one."""
+        if self.sharding is None:
+            return data
+        every = jax.sharding.NamedSharding(self.sharding.mesh, jax.sharding.PartitionSpec())
+        return Stacked(**{name: None if value is None else jax.device_put(value, every)
+                          for name, value in vars(data).items()})  # fmt: skip
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -79,16 +109,18 @@ class Program:
         opt_vars = [
             jnp.broadcast_to(v.value, (k, *v.shape)) for v in self.model.optimizer.variables
         ]
-        state = trainable, non_trainable, opt_vars, self.fresh_metrics(k)
+        state = self.spread((trainable, non_trainable, opt_vars, self.fresh_metrics(k)))
         return self.with_learning_rates(state, learning_rates)
 
     def fresh_metrics(self, k: int) -> list[Any]:
-        return [jnp.broadcast_to(v, (k, *v.shape)) for v in self.metrics_initial]
+        return self.spread([jnp.broadcast_to(v, (k, *v.shape)) for v in self.metrics_initial])
 
     def with_learning_rates(self, state: State, rates: np.ndarray) -> State:
         """``state`` with member k's learning rate ``rates[k]`` (an optimizer variable)."""
         opt_vars = list(state[2])
-        opt_vars[self.lr_index] = jnp.asarray(rates, dtype=opt_vars[self.lr_index].dtype)
+        opt_vars[self.lr_index] = self.spread(
+            jnp.asarray(rates, dtype=opt_vars[self.lr_index].dtype)
+        )
         return state[0], state[1], opt_vars, state[3]
 
     def compile(self, state: State, data: Stacked, index: np.ndarray) -> None:
@@ -97,8 +129,8 @@ class Program:
         k, n = len(index), data.x_train.shape[1]
         head, tail = self._batches(np.zeros((k, n), dtype=np.int32))
         metrics = self.fresh_metrics(k)
-        idx = jnp.asarray(index)
-        active = jax.ShapeDtypeStruct((k,), jnp.bool_)
+        idx = self.spread(jnp.asarray(index))
+        active = self.spread(jnp.ones((k,), jnp.bool_))
         args = ((state[0], state[1], state[2], metrics), active, self.hyper, data.x_train,
                 data.y_train, idx, head, tail)  # fmt: skip
         self._compiled_epoch = self._train_epoch.lower(*args).compile()
@@ -122,8 +154,9 @@ class Program:
         head, tail = self._batches(order)
         state = (state[0], state[1], state[2], self.fresh_metrics(len(order)))
         epoch = self._compiled_epoch or self._train_epoch
-        state, logs, steps = epoch(state, jnp.asarray(active), self.hyper, data.x_train,
-                                   data.y_train, jnp.asarray(index), head, tail)  # fmt: skip
+        active_, index_ = self.spread((jnp.asarray(active), jnp.asarray(index)))
+        state, logs, steps = epoch(state, active_, self.hyper, data.x_train, data.y_train,
+                                   index_, head, tail)  # fmt: skip
         return state, _numpy(logs), _numpy(steps)
 
     def _batches(self, order: np.ndarray) -> tuple[Any, Any]:
@@ -131,7 +164,8 @@ class Program:
         partial one ``[K, rest]`` (its own step, as ``fit`` takes it), as int32."""
         full = order.shape[1] // self.batch * self.batch
         head = order[:, :full].reshape(len(order), -1, self.batch)
-        return jnp.asarray(head, dtype=jnp.int32), jnp.asarray(order[:, full:], dtype=jnp.int32)
+        return self.spread((jnp.asarray(head, dtype=jnp.int32),
+                            jnp.asarray(order[:, full:], dtype=jnp.int32)))  # fmt: skip
 
     def _epoch_fn(
         self, state: State, active: Any, hyper: Any, xs: Any, ys: Any, index: Any, head: Any,
@@ -166,7 +200,7 @@ class Program:
         """``model.evaluate`` of every member on its split ``x[index[k]]`` (batches of
         ``eval_batch`` in order, as ``evaluate`` takes them); ``[K]`` per metric."""
         fn = self._compiled_eval.get(tuple(x.shape), self._evaluate)
-        return _numpy(fn(state[0], state[1], self.hyper, x, y, jnp.asarray(index)))
+        return _numpy(fn(state[0], state[1], self.hyper, x, y, self.spread(jnp.asarray(index))))
 
     def _evaluate_fn(
         self, trainable: Any, non_trainable: Any, hyper: Any, xs: Any, ys: Any, index: Any
@@ -198,7 +232,7 @@ class Program:
 
     def predict(self, state: State, x: Any) -> np.ndarray:
         """Every member's predictions on its own inputs ``x`` (``[K, n, ...]``)."""
-        return np.asarray(self._predict(state[0], state[1], jnp.asarray(x)))
+        return np.asarray(self._predict(state[0], state[1], self.spread(jnp.asarray(x))))
 
     def _predict_fn(self, trainable: Any, non_trainable: Any, x: Any) -> Any:
         def member(tv: Any, ntv: Any, xm: Any) -> Any:

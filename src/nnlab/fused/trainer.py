@@ -114,7 +114,8 @@ class _Group:
 
     def begin(self) -> None:
         env = {**_environment(self.specs[0].config.device),
-               "fused": {"members": self.k, "backend": "jax"}}  # fmt: skip
+               "fused": {"members": self.k, "backend": "jax",
+                         "devices": self.program.devices}}  # fmt: skip
         for k, spec in enumerate(self.specs):
             self.emit(RunStarted(spec.run_id, spec.config.train.epochs))
             result = {"run_id": spec.run_id, "status": store.RUNNING, "started": train.now()}
@@ -182,9 +183,10 @@ class _Group:
         )
         labels = functools.partial(keras_objects.prepare_labels, cfg=cfg, data=data)
         template._symbolic_build(data_batch=(data.x_train[:batch], labels(data.y_train[:batch])))
-        self.stacked, self.index = _stack(self.datas, labels)
         numbers = Numbers(template, [s.config for s in self.specs])
-        self.program = Program(template, batch, max(batch, train.EVAL_BATCH), numbers)
+        self.program = Program(template, batch, max(batch, train.EVAL_BATCH), numbers, self.k)
+        stacked, self.index = _stack(self.datas, labels)
+        self.stacked = self.program.share(stacked)
         self.rates = np.array([s.config.train.learning_rate for s in self.specs], np.float32)
         self.state = self.program.initial_state(self.models, self.rates)
         self.timing["build"] = time.perf_counter() - t
