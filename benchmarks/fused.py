@@ -15,7 +15,11 @@ a run; this is said in the output. Training alone compares the loop's summed ``f
 with the fused group's build + compile + train seconds. Ratios, not absolute times, are what
 carry over between machines.
 
-    python benchmarks/fused.py [--data PIMA.csv] [--sample 4] [--k 12 192]
+Then two lessons, each variant run whole (not sampled), end to end: the vanishing-gradients
+lesson (``configs/vanishing-gradients.yaml``, 3 activations x 5 seeds, with its captures) and
+the MNIST MLP of ``configs/mnist-learning-rate.yaml`` on the 5k sample (3 rates x 2 seeds).
+
+    python benchmarks/fused.py [--data PIMA.csv] [--sample 4] [--k 12 192] [--no-lessons]
 """
 
 from __future__ import annotations
@@ -99,12 +103,34 @@ def sampled(cfg: dict, out: Path, sample: int, *args: str) -> tuple[float, float
     return max(0.0, total - sum(walls)), sum(walls) / len(walls), sum(fits) / len(fits)
 
 
+def lessons(out: Path, mnist: Path) -> None:
+    """The lessons' rows: nnlab on TensorFlow and on JAX (one by one) against fused."""
+    vanishing = yaml.safe_load((ROOT / "configs" / "vanishing-gradients.yaml").read_text())
+    vanishing["repeats"] = 5
+    cases = [("vanishing gradients, 3 x 5 seeds", vanishing)]
+    if mnist.is_file():
+        doc = yaml.safe_load((ROOT / "configs" / "mnist-learning-rate.yaml").read_text())
+        doc.update(repeats=2, name="mnist-5k")
+        doc["data"] = {**doc["data"], "path": str(mnist)}
+        cases.append(("MNIST-5k MLP, 3 rates x 2 seeds", doc))
+    for title, doc in cases:
+        variants = {"nnlab tf": ("--no-fused", "--backend", "tensorflow"),
+                    "nnlab jax": ("--no-fused", "--backend", "jax"), "fused": ()}  # fmt: skip
+        times = {name: nnlab(doc, out / f"{doc['name']}-{name.replace(' ', '-')}", *args)[0]
+                 for name, args in variants.items()}  # fmt: skip
+        fused = times["fused"]
+        print(f"\n{title}: end to end nnlab tf {times['nnlab tf']:.1f} s, nnlab jax "
+              f"{times['nnlab jax']:.1f} s, fused {fused:.1f} s = "
+              f"{times['nnlab tf'] / fused:.1f}x and {times['nnlab jax'] / fused:.1f}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_data = ROOT.parent / "shared" / "datasets" / "pima-indians-diabetes.csv"
     ap.add_argument("--data", default=str(default_data))
     ap.add_argument("--sample", type=int, default=4)
     ap.add_argument("--k", type=int, nargs="+", default=[12, 192])
+    ap.add_argument("--no-lessons", dest="lessons", action="store_false")
     a = ap.parse_args()
     n_train = 576
     steps = EPOCHS * -(-n_train // BATCH)
@@ -142,6 +168,8 @@ def main() -> None:
                   f"vs nnlab jax fit {jx[2] * k:.1f} s = "
                   f"{jx[2] * k / fused_train:.1f}x")  # fmt: skip
             print(f"  {us:.2f} us per member-step ({members} members x {steps} steps)")
+        if a.lessons:
+            lessons(out, Path(a.data).parent / "mnist-5k.npz")
 
 
 if __name__ == "__main__":

@@ -119,8 +119,10 @@ needs_pima = pytest.mark.skipif(not PIMA_FILE.is_file(), reason="real Pima CSV n
 slow = pytest.mark.slow
 
 
-def nnlab(*args: str, check: bool = True, **kw: Any) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+def nnlab(
+    *args: str, check: bool = True, env: dict[str, str] | None = None, **kw: Any
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in (env or os.environ).items() if k != "KERAS_BACKEND"}
     out = subprocess.run([sys.executable, "-m", "nnlab", *args], capture_output=True, text=True,
                          env=env, timeout=900, **kw)  # fmt: skip
     if check:
@@ -165,7 +167,9 @@ def parity(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         pytest.skip("real Pima CSV not found")
     root = tmp_path_factory.mktemp("parity")
     config = write(root / "parity.yaml", PARITY)
-    fused = nnlab("run", str(config), "-o", str(root / "fused"), "--fused")
+    # split over the host's devices even at 4 members (by default a device takes 32 or more)
+    split = {**os.environ, "NNLAB_FUSED_MEMBERS_PER_DEVICE": "1"}
+    fused = nnlab("run", str(config), "-o", str(root / "fused"), "--fused", env=split)
     separate = nnlab("run", str(config), "-o", str(root / "separate"), "--no-fused")
     # the first learning rate alone: groups of 2 instead of 4, its members in another chunk
     half = {**PARITY, "sweep": {**PARITY["sweep"], "params": {"train.learning_rate": [0.05]}}}
@@ -205,6 +209,9 @@ def test_fused_histories_equal_separate_keras_fit_on_jax(parity):
         # the members are split over one CPU device per core (as many as divide the group)
         assert env["members"] == 4
         assert env["devices"] == max(d for d in range(1, (os.cpu_count() or 1) + 1) if 4 % d == 0)
+    # the groups of 2 below ("half") are not split: equal histories prove splitting changes none
+    for env_file in parity["half"].glob("*/env.json"):
+        assert json.loads(env_file.read_text())["fused"]["devices"] == 1
 
 
 @slow
@@ -401,3 +408,18 @@ def test_a_custom_layer_the_fused_program_cannot_map_trains_one_by_one_and_says_
     results = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("custom/*/result.json")]
     assert [r["status"] for r in results] == ["completed", "completed"]
     assert all("fused" not in r and r["epochs_run"] == 2 for r in results)
+
+
+@slow
+@needs_pima
+def test_workers_train_fused_groups_side_by_side(tmp_path):
+    doc = {"name": "workers", "data": PIMA, "repeats": 2, "train": {"epochs": 10},
+           "sweep": {"train.batch_size": [16, 32]}}  # fmt: skip
+    nnlab("run", str(write(tmp_path / "w.yaml", doc)), "-o", str(tmp_path), "--workers", "2")
+    runs = sorted(p.parent for p in tmp_path.glob("workers/*/result.json"))
+    results = {r.name: json.loads((r / "result.json").read_text()) for r in runs}
+    assert len(results) == 4
+    assert all(r["status"] == "completed" and r["fused"]["members"] == 2
+               for r in results.values())  # fmt: skip
+    pids = {json.loads((r / "env.json").read_text())["pid"] for r in runs}
+    assert len(pids) == 2  # each group in its own worker process
