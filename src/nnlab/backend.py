@@ -72,8 +72,10 @@ def _host_devices() -> None:
     that a fused group's members are split over the cores (``fused.program``); a separate
     run uses the first device, as before."""
     flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_force_host_platform_device_count" not in flags and (os.cpu_count() or 1) > 1:
-        count = f"--xla_force_host_platform_device_count={os.cpu_count()}"
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    cores = len(usable) if usable else (os.cpu_count() or 1)
+    if "xla_force_host_platform_device_count" not in flags and cores > 1:
+        count = f"--xla_force_host_platform_device_count={cores}"
         os.environ["XLA_FLAGS"] = f"{flags} {count}".strip()
 
 
