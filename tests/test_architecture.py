@@ -18,7 +18,7 @@ READING_ORDER = {"results": 0, "compare": 1, "listing": 1, "plots": 2, "report":
 TRAINING = ("config", "config_document", "config_errors", "config_sweep", "sweep", "execute",
             "launchers", "train", "data", "models", "keras_objects", "callbacks", "capture",
             "summary", "store", "backend", "envinfo", "display", "fused")  # fmt: skip
-BELOW = ("errors", "names", "diagnose", "events", "stopping", "lock")
+BELOW = ("errors", "names", "diagnose", "events", "stopping", "lock", "cores")
 TOP = ("cli", "hooks", "__init__", "__main__")
 BACKENDS = ("tensorflow", "keras", "jax", "torch")
 

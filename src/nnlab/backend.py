@@ -16,6 +16,7 @@ import types
 from collections.abc import Iterator
 from typing import Any
 
+from nnlab.cores import available_cores
 from nnlab.errors import BackendError
 
 # TensorFlow's C++ notices (and spurious tf.data "NodeDef mentions attribute" errors) and its
@@ -72,8 +73,7 @@ def _host_devices() -> None:
     that a fused group's members are split over the cores (``fused.program``); a separate
     run uses the first device, as before."""
     flags = os.environ.get("XLA_FLAGS", "")
-    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    cores = len(usable) if usable else (os.cpu_count() or 1)
+    cores = available_cores()
     if "xla_force_host_platform_device_count" not in flags and cores > 1:
         count = f"--xla_force_host_platform_device_count={cores}"
         os.environ["XLA_FLAGS"] = f"{flags} {count}".strip()

@@ -25,7 +25,7 @@ import numpy as np
 from keras import ops
 from keras.src.backend.jax.random import jax_draw_seed
 
-KEYS = ("dropout", "noise", "l1", "l2")
+from nnlab.fused.groups import MODEL_NUMBERS
 
 
 class MemberDropout(keras.layers.Dropout):
@@ -68,9 +68,9 @@ class MemberL1L2(keras.regularizers.L1L2):
 
 
 class Numbers:
-    """The template's per-member numbers: ``values[key]`` is ``[K]`` float32 (for dropout,
-    the keep probability), and ``apply``
-    sets one member's (traced) values on the template's layers and regularizers."""
+    """The template's per-member numbers: ``values[key]`` is ``[K]`` float32 for each key
+    the template uses (for dropout, the keep probability), and ``apply`` sets one member's
+    (traced) values on the template's layers and regularizers."""
 
     def __init__(self, template: keras.Model, configs: Sequence[Any]) -> None:
         self.dropouts: list[Any] = []
@@ -89,16 +89,13 @@ class Numbers:
             for reg in found.values():
                 reg.__class__ = MemberL1L2
                 self.regularizers.append(reg)
-        used = {"dropout": self.dropouts, "noise": self.noises,
-                "l1": self.regularizers, "l2": self.regularizers}  # fmt: skip
-        self.values = {
-            key: np.array([getattr(c.model, key) for c in configs], np.float32)
-            for key in KEYS
-            if used[key]
-        }
-        if self.dropouts:
-            self.values["dropout"] = np.array([1.0 - c.model.dropout for c in configs],
-                                              np.float32)  # the keep probability  # fmt: skip
+        per_member = {"dropout": (self.dropouts, lambda m: 1.0 - m.dropout),  # keep probability
+                      "noise": (self.noises, lambda m: m.noise),
+                      "l1": (self.regularizers, lambda m: m.l1),
+                      "l2": (self.regularizers, lambda m: m.l2)}  # fmt: skip
+        assert set(per_member) == set(MODEL_NUMBERS)
+        self.values = {key: np.array([value(c.model) for c in configs], np.float32)
+                       for key, (used, value) in per_member.items() if used}  # fmt: skip
 
     def apply(self, values: dict[str, Any]) -> None:
         """Set member values (scalars, traced inside ``vmap``) where Keras will read them."""

@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from nnlab import results, store
+from nnlab.cores import available_cores
 from nnlab.errors import NnlabError
 from nnlab.plots import comparison, draw, draw_comparison, draw_dynamics, dynamics
 from nnlab.plots.curves import curve_panels, read_boundary
@@ -259,13 +260,6 @@ def plot_experiment_dynamics(
             target = out / f"{kind}_{stat}.png"
             written.append(draw_dynamics.draw_layer_comparison(data, title, target))
     return written
-
-
-def available_cores() -> int:
-    """The CPU cores this process may run on (its affinity where the system tells it)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
 
 
 def plot_dir(
