@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,7 +19,25 @@ from rich.console import Console
 from rich.table import Table
 
 from nnlab import __version__
-from nnlab.errors import ConfigError, DataError, LockError, NnlabError
+from nnlab.cli_options import (
+    BackendOpt,
+    ConfigArg,
+    DebugOpt,
+    DeviceOpt,
+    DryRunOpt,
+    ForceOpt,
+    FusedOpt,
+    GpusPerRunOpt,
+    LauncherOpt,
+    MaxRunsOpt,
+    OutOpt,
+    QuietOpt,
+    RayAddressOpt,
+    RepeatsOpt,
+    SetOpt,
+    WorkersOpt,
+)  # fmt: skip
+from nnlab.errors import ConfigError, DataError, NnlabError
 
 app = typer.Typer(
     name="nnlab",
@@ -36,20 +55,6 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH)
 out = Console(highlight=False, soft_wrap=True, width=_WIDTH)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-ConfigArg = Annotated[
-    Path, typer.Argument(help="The experiment's YAML config.", show_default=False)
-]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--set",
-        "-s",
-        help="Override a dotted key, value parsed as YAML: --set train.learning_rate=0.01",
-        show_default=False,
-    ),
-]
-DebugOpt = Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")]
 
 
 def _fail(e: NnlabError, debug: bool) -> typer.Exit:
@@ -139,64 +144,48 @@ def _check_writable(out_dir: Path) -> None:
         raise ConfigError(f"--out: cannot write to {out_dir} ({e.strerror or e})") from None
 
 
-OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Where experiments are written.")]
-WorkersOpt = Annotated[
-    int,
-    typer.Option(
-        "--workers", "-w", min=1,
-        help="Runs trained at once, each in its own process (CPU threads are split).",
-    ),
-]  # fmt: skip
-BackendOpt = Annotated[
-    str | None,
-    typer.Option(
-        help="Keras backend: auto (JAX when installed), tensorflow, jax or torch "
-        "(overrides the config)."
-    ),
-]
-FusedOpt = Annotated[
-    bool | None,
-    typer.Option(
-        "--fused/--no-fused",
-        help="Train runs that share a program shape as one "
-        "compiled JAX program (default: the config's fused, auto).",
-    ),
-]
-DeviceOpt = Annotated[str | None, typer.Option(help="auto, cpu or gpu (overrides the config).")]
-RepeatsOpt = Annotated[
-    int | None, typer.Option(help="Independent seeds per sweep point (seed, seed+1, ...).")
-]
-ForceOpt = Annotated[
-    bool, typer.Option("--force", help="Re-run runs that already completed or diverged.")
-]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")]
-DryRunOpt = Annotated[
-    bool, typer.Option("--dry-run", help="List the runs (ids and values) and train nothing.")
-]
-MaxRunsOpt = Annotated[
-    int,
-    typer.Option(
-        "--max-runs", min=1,
-        help="Refuse a sweep of more runs than this, before expanding it.",
-    ),
-]  # fmt: skip
+@dataclass(frozen=True)
+class Where:
+    """Where the runs of a command train: the command line's launcher options."""
+
+    workers: int | None = None
+    launcher: str | None = None
+    ray_address: str | None = None
+    gpus_per_run: float = 0.0
+
+
+def _make_launcher(cfg: Any, where: Where, device_info: dict[str, Any], run_end: Any) -> Any:
+    from nnlab import launchers
+
+    if cfg.launcher == "ray":
+        launchers.require_ray()
+        return launchers.RayLauncher(where.workers, where.ray_address, where.gpus_per_run,
+                                     run_end=run_end)  # fmt: skip
+    if where.ray_address or where.gpus_per_run:
+        flag = "--ray-address" if where.ray_address else "--gpus-per-run"
+        raise ConfigError(f"{flag}: only with --launcher ray (the launcher is local)")
+    return launchers.PoolLauncher(where.workers or 1, device_info, run_end=run_end)
 
 
 def _experiment(
-    config: Path, sets: list[str] | None, out_dir: Path, workers: int, backend: str | None,
+    config: Path, sets: list[str] | None, out_dir: Path, where: Where, backend: str | None,
     device: str | None, repeats: int | None, force: bool, quiet: bool, dry_run: bool,
     debug: bool, axes: list[str] | None = None, mode: str | None = None,
     max_runs: int | None = None, fused: bool | None = None,
 ) -> None:  # fmt: skip
     """What ``run`` and ``sweep`` do: check everything, then train every pending run."""
+    from nnlab import hooks
+
     try:
         overrides = {"backend": backend, "device": device, "repeats": repeats,
-                     "fused": None if fused is None else str(fused).lower()}  # fmt: skip
+                     "fused": None if fused is None else str(fused).lower(),
+                     "launcher": where.launcher}  # fmt: skip
         cfg, doc, specs, device_info = _prepare(
             config, sets, overrides, load_data=True, axes=axes, mode=mode, dry_run=dry_run,
             max_runs=max_runs,
         )  # fmt: skip
         if not dry_run:
+            launcher = _make_launcher(cfg, where, device_info, hooks.run_end(len(specs)))
             _check_writable(out_dir)
     except NnlabError as e:
         raise _fail(e, debug) from None
@@ -206,16 +195,15 @@ def _experiment(
     if dry_run:
         _print_dry_run(specs, exp_dir, force, cfg.fused)
         raise typer.Exit(EXIT_OK)
-    from nnlab import display, execute, hooks, launchers
+    from nnlab import display, execute
 
-    launcher = launchers.PoolLauncher(workers, device_info, run_end=hooks.run_end(len(specs)))
     try:
         outcome = execute.execute(
             specs, exp_dir, launcher, force=force, on_event=display.make_display(err, quiet),
             experiment_end=hooks.finish_experiment, record=doc, fused=cfg.fused,
         )  # fmt: skip
-    except LockError as e:  # another command holds the experiment: nothing was touched
-        raise _fail(e, debug) from None
+    except NnlabError as e:  # another command holds the experiment (nothing was touched),
+        raise _fail(e, debug) from None  # or the Ray cluster could not train
     except OSError as e:  # the disk is full or the folder went away: say so, keep the rest
         if debug:
             raise
@@ -249,7 +237,10 @@ def run(
     config: ConfigArg,
     set_: SetOpt = None,
     out_dir: OutOpt = Path("runs"),
-    workers: WorkersOpt = 1,
+    workers: WorkersOpt = None,
+    launcher: LauncherOpt = None,
+    ray_address: RayAddressOpt = None,
+    gpus_per_run: GpusPerRunOpt = 0.0,
     backend: BackendOpt = None,
     device: DeviceOpt = None,
     repeats: RepeatsOpt = None,
@@ -266,7 +257,8 @@ def run(
     Results go to OUT/NAME/: summary.csv, plots/ and one folder per run with config.yaml,
     history.csv (a row per epoch, epoch 0 is the untrained model), result.json, env.json.
     """
-    _experiment(config, set_, out_dir, workers, backend, device, repeats, force, quiet,
+    where = Where(workers, launcher, ray_address, gpus_per_run)
+    _experiment(config, set_, out_dir, where, backend, device, repeats, force, quiet,
                 dry_run, debug, max_runs=max_runs, fused=fused)  # fmt: skip
 
 
@@ -293,7 +285,10 @@ def sweep(
     ] = None,
     set_: SetOpt = None,
     out_dir: OutOpt = Path("runs"),
-    workers: WorkersOpt = 1,
+    workers: WorkersOpt = None,
+    launcher: LauncherOpt = None,
+    ray_address: RayAddressOpt = None,
+    gpus_per_run: GpusPerRunOpt = 0.0,
     backend: BackendOpt = None,
     device: DeviceOpt = None,
     repeats: RepeatsOpt = None,
@@ -308,7 +303,8 @@ def sweep(
 
     Example: nnlab sweep configs/pima.yaml -p train.batch_size=10,100,full --repeats 3
     """  # fmt: skip
-    _experiment(config, set_, out_dir, workers, backend, device, repeats, force, quiet,
+    where = Where(workers, launcher, ray_address, gpus_per_run)
+    _experiment(config, set_, out_dir, where, backend, device, repeats, force, quiet,
                 dry_run, debug, axes=param or [], mode=mode, max_runs=max_runs,
                 fused=fused)  # fmt: skip
 

@@ -390,6 +390,8 @@ class ExperimentConfig(_Strict):
     device: Literal["auto", "cpu", "gpu"] = "auto"
     # train runs that share a program shape as one compiled JAX program (``nnlab.fused``)
     fused: Literal["auto"] | bool = "auto"
+    # where the runs train: local (this machine: --workers processes) or ray (a Ray cluster)
+    launcher: Literal["local", "ray"] = "local"
     data: DataConfig
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)

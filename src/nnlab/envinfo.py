@@ -31,6 +31,10 @@ def git_commit(cwd: str | None = None) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+# where this process trains, as the launcher that started it says (``worker`` in env.json)
+WORKER: dict[str, Any] = {"launcher": "local"}
+
+
 def collect(config: Any, device: dict[str, Any] | None = None) -> dict[str, Any]:
     """Called at the start of each run (after the backend is active)."""
     import keras
@@ -54,4 +58,5 @@ def collect(config: Any, device: dict[str, Any] | None = None) -> dict[str, Any]
         "pid": os.getpid(),
         "argv": sys.argv,
         "git_commit": git_commit(),
+        "worker": dict(WORKER),
     }

@@ -140,6 +140,12 @@ def atomic_write_text(target: str | Path, text: str) -> None:
         f.write(text)
 
 
+def atomic_write_bytes(target: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` all at once (temporary file, fsync, rename)."""
+    with atomic_path(target) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+
+
 def _json_safe(value: Any) -> Any:
     """NaN and infinity are not JSON; write them as null."""
     if isinstance(value, float) and not math.isfinite(value):

@@ -8,6 +8,8 @@ split/subset/scale steps in ``_prepare``, downloads in ``_download``, the regist
 from __future__ import annotations
 
 from nnlab.data._base import Dataset, cache_dir
-from nnlab.data._registry import dataset_table, load_dataset
+from nnlab.data._registry import dataset_table, load_dataset, load_raw, raw_key, supply
 
-__all__ = ["Dataset", "cache_dir", "dataset_table", "load_dataset"]
+__all__ = [
+    "Dataset", "cache_dir", "dataset_table", "load_dataset", "load_raw", "raw_key", "supply",
+]  # fmt: skip

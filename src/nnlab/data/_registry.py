@@ -44,6 +44,7 @@ assert set(REGISTRY) == set(DATASETS), "every dataset the config accepts needs a
 
 
 _memo: OrderedDict[str, Dataset] = OrderedDict()
+_supplied: dict[str, Raw] = {}  # loaded elsewhere and handed over (a cluster's driver)
 MEMO_SIZE = 2  # datasets kept in memory: the runs of a sweep mostly share one
 
 
@@ -62,6 +63,24 @@ def _memo_key(cfg: DataConfig, seed: int) -> str:
     return json.dumps([cfg.model_dump(mode="json"), seed, stamp], sort_keys=True)
 
 
+def raw_key(cfg: DataConfig) -> str:
+    return cfg.model_dump_json()
+
+
+def load_raw(cfg: DataConfig) -> Raw | None:
+    """The arrays of a dataset read from a file (downloaded or the user's), which are the
+    same for every seed; None for one generated or bundled, which any machine can make."""
+    if REGISTRY[cfg.name].kind not in ("download", "your file"):
+        return None
+    return REGISTRY[cfg.name].load(cfg, 0)
+
+
+def supply(raws: dict[str, Raw]) -> None:
+    """Use these arrays (by ``raw_key``) instead of reading the files: a cluster's driver
+    read them, and the files may not exist where the run trains."""
+    _supplied.update(raws)
+
+
 def load_dataset(cfg: DataConfig, seed: int) -> Dataset:
     """Called by the preflight and by each run: load, split, subset and scale ``cfg``.
 
@@ -76,7 +95,8 @@ def load_dataset(cfg: DataConfig, seed: int) -> Dataset:
     if key in _memo:
         _memo.move_to_end(key)
         return _memo[key]
-    data = prepare(REGISTRY[cfg.name].load(cfg, seed), cfg, seed)
+    raw = _supplied.get(raw_key(cfg)) or REGISTRY[cfg.name].load(cfg, seed)
+    data = prepare(raw, cfg, seed)
     _memo[key] = data
     while len(_memo) > MEMO_SIZE:
         _memo.popitem(last=False)

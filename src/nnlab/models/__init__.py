@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from nnlab.config import MODEL_KINDS
 from nnlab.models._conv import build_cnn, build_lenet5
-from nnlab.models._custom import build_custom, load_builder
+from nnlab.models._custom import build_custom, builder_sources, load_builder, supply_builders
 from nnlab.models._layers import class_name, initializer, is_regularized, leaf_layers
 from nnlab.models._mlp import build_mlp
 
@@ -35,9 +35,11 @@ __all__ = [
     "BUILDERS",
     "build_custom",
     "build_model",
+    "builder_sources",
     "class_name",
     "initializer",
     "is_regularized",
     "leaf_layers",
     "load_builder",
+    "supply_builders",
 ]

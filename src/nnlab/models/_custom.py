@@ -8,6 +8,7 @@ when it takes ``**kwargs``): ``input_shape`` (tuple), ``num_outputs`` (int), ``o
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import inspect
@@ -26,11 +27,31 @@ if TYPE_CHECKING:
     from nnlab.data import Dataset
 
 
+SUPPLIED: dict[str, str] = {}  # builder file -> its source, handed over by a cluster's driver
+
+
+def builder_sources(specs: list[str]) -> dict[str, str]:
+    """The source of each builder file named in ``specs`` ("file.py:function"), for a
+    machine that does not have the files (``SUPPLIED`` there)."""
+    out = {}
+    for spec in specs:
+        file = spec.rpartition(":")[0]
+        with contextlib.suppress(OSError):
+            out[file] = Path(file).read_text(encoding="utf-8")
+    return out
+
+
+def supply_builders(sources: dict[str, str]) -> None:
+    """Import these sources for their files (``builder_sources`` of the driver)."""
+    SUPPLIED.update(sources)
+
+
 def load_builder(spec: str) -> Callable[..., Any]:
     """Import ``file.py`` and return its function; every problem is a ``model.builder`` error."""
     file, _, func = spec.rpartition(":")
     path = Path(file)
-    if not path.is_file():
+    source = SUPPLIED.get(file)
+    if source is None and not path.is_file():
         raise ConfigError(f"model.builder: file not found: {path}")
     module_name = "nnlab_builder_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
     module = sys.modules.get(module_name)
@@ -40,7 +61,10 @@ def load_builder(spec: str) -> Callable[..., Any]:
             raise ConfigError(f"model.builder: cannot import {path}")
         module = importlib.util.module_from_spec(loader_spec)
         try:
-            loader_spec.loader.exec_module(module)
+            if source is None:
+                loader_spec.loader.exec_module(module)
+            else:  # the driver's copy of the file: the same code its run ids hash
+                exec(compile(source, str(path), "exec"), module.__dict__)
         except SyntaxError as e:
             raise ConfigError(
                 f"model.builder: {path} has a syntax error at line {e.lineno}: {e.msg}"

@@ -1,0 +1,335 @@
+"""The Ray launcher: units trained by Ray actors, on this machine or a cluster.
+
+The driver (this process) connects to a Ray cluster (``--ray-address``, else ``RAY_ADDRESS``,
+else a local Ray instance that it starts and stops), starts one actor per slot
+(``_ray_worker.Worker``) and hands each unit after unit, as the local pool hands units to its
+processes. Nothing assumes a shared filesystem: the data sets read from files and the custom
+builder files go to the cluster once through the object store, the actors train into scratch
+folders of their own and stream each event with what it changed, and the driver writes every
+file of the run folders (``_mirror.apply``), so resume, the summary, plots and the report
+read what a local run leaves.
+
+Failures keep the local launcher's promises: an actor that dies (killed, out of memory, its
+node lost) has the run it was training recorded ``failed`` with the reason, and Ray starts it
+again (``max_restarts``); runs of its unit that never started stay without a record, for the
+next command. Ctrl-C asks every actor to stop at its next epoch, records what they send back
+(``interrupted``, with the history so far), kills the actors and raises KeyboardInterrupt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import warnings
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from nnlab import stopping, store
+from nnlab.errors import ConfigError, NnlabError
+from nnlab.events import EpochEnded, OnEvent, RunFinished, RunStarted
+from nnlab.launchers._base import Launcher, RunEnd, Unit
+from nnlab.launchers._mirror import apply
+from nnlab.launchers._pool import STOP_GRACE_S, WorkerSetup
+from nnlab.launchers._ray_worker import Crash, Message, Shipped, Worker
+
+INSTALL = "pip install 'nnlab[ray]' (in a checkout: pip install -e '.[ray]')"
+# how long the driver waits with work to hand out and no actor able to take it (a cluster
+# with no room left, nodes still coming up) before it gives up
+WAIT_S = float(os.environ.get("NNLAB_RAY_WAIT_S", "300"))
+RETRY_S = 1.0  # an actor that could not take a unit is asked again after this
+UNIT_ATTEMPTS = 3  # a unit whose actor died before it started a run is handed out again
+# environment variables that travel to the actors (the driver's machine is not theirs)
+FORWARDED = ("NNLAB_", "KERAS_", "XLA_FLAGS", "TF_CPP_MIN_LOG_LEVEL")
+LOCAL_ONLY = ("NNLAB_DATA_DIR", "NNLAB_SHARED_DATASETS")  # paths on this machine
+
+
+class LaunchError(NnlabError):
+    """The cluster could not train anything (no actor could start, or none for too long)."""
+
+    exit_code = 1
+
+
+def require_ray() -> None:
+    """Called before anything trains: without Ray, ``--launcher ray`` is a usage error."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        raise ConfigError(
+            f"launcher: ray needs Ray, which is not installed; install it with {INSTALL}"
+        ) from None
+
+
+class RayLauncher(Launcher):
+    """Trains on Ray actors; ``workers`` slots (default: one per CPU of the cluster)."""
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        address: str | None = None,
+        gpus_per_run: float = 0.0,
+        run_end: RunEnd | None = None,
+    ) -> None:
+        self.workers, self.address, self.gpus_per_run = workers, address, gpus_per_run
+        self.run_end = run_end
+
+    def launch(
+        self, units: Sequence[Unit], exp_dir: Path, on_event: OnEvent
+    ) -> dict[str, dict[str, Any]]:
+        if not units:
+            return {}
+        import ray
+
+        started_here = not ray.is_initialized()
+        if started_here:
+            address = self.address or os.environ.get("RAY_ADDRESS") or None
+            local = {} if address else {"include_dashboard": False}
+            with warnings.catch_warnings():  # Ray starts its processes with fork+exec
+                warnings.filterwarnings("ignore", "os.fork", RuntimeWarning)
+                ray.init(address=address, log_to_driver=False, logging_level="ERROR",
+                         configure_logging=True, **local)  # fmt: skip
+        try:
+            return _Session(self, units, exp_dir, on_event).run()
+        finally:
+            if started_here:
+                ray.shutdown()
+
+
+@dataclass
+class _Slot:
+    """One actor and the unit it is training."""
+
+    index: int
+    actor: Any
+    gen: Any = None  # the streaming call of the unit in progress
+    unit: Unit | None = None
+    started: list[str] = field(default_factory=list)  # its runs started and not finished
+    where: dict[str, Any] = field(default_factory=dict)
+    retry_at: float = 0.0
+    dead: str | None = None  # why it cannot take work any more
+
+
+def _env_vars(gpus_per_run: float) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k.startswith(FORWARDED) and k not in LOCAL_ONLY}  # fmt: skip
+    if gpus_per_run:  # runs packed on one GPU: each takes memory as it needs it
+        env.update(XLA_PYTHON_CLIENT_PREALLOCATE="false", TF_FORCE_GPU_ALLOW_GROWTH="true")
+    return env
+
+
+def shipped(specs: list[Any]) -> Shipped:
+    """The file-read data sets and the builder sources that ``specs`` need, read once."""
+    from nnlab.data import load_raw, raw_key
+    from nnlab.models import builder_sources
+
+    raws: dict[str, Any] = {}
+    for spec in specs:
+        key = raw_key(spec.config.data)
+        if key not in raws:
+            raws[key] = load_raw(spec.config.data)
+    builders = builder_sources(sorted({s.config.model.builder for s in specs
+                                       if s.config.model.builder}))  # fmt: skip
+    return Shipped({k: v for k, v in raws.items() if v is not None}, builders)
+
+
+class _Session:
+    """One launch: the actors, the units still to hand out, and the runs in progress."""
+
+    def __init__(
+        self, launcher: RayLauncher, units: Sequence[Unit], exp_dir: Path, on_event: OnEvent
+    ) -> None:
+        import ray
+
+        self.ray = ray
+        self.launcher, self.exp_dir, self.on_event = launcher, exp_dir, on_event
+        self.todo: deque[Unit] = deque(units)
+        self.spec_of = {s.run_id: s for u in units for s in u.specs}
+        self.attempts: dict[int, int] = {}
+        self.results: dict[str, dict[str, Any]] = {}
+        self.busy: dict[Any, _Slot] = {}
+        self.slots = self._start_actors(units)
+        self.progress = time.monotonic()
+
+    def _start_actors(self, units: Sequence[Unit]) -> list[_Slot]:
+        ray, launcher = self.ray, self.launcher
+        total = ray.cluster_resources()
+        cpus = float(total.get("CPU", 1))
+        if launcher.workers:
+            n = launcher.workers
+        elif launcher.gpus_per_run:
+            n = int(float(total.get("GPU", 0)) / launcher.gpus_per_run)
+        else:
+            n = int(cpus)
+        n = max(1, min(n, len(units)))
+        per_actor = cpus / n if launcher.workers else 1.0
+        per_actor = float(int(per_actor)) if per_actor >= 1 else max(per_actor, 0.01)
+        config = units[0].specs[0].config
+        setup = WorkerSetup(config.backend, config.device, max(1, int(per_actor)), None)
+        # sent with every unit (each node fetches it once): an actor that Ray restarts after
+        # its node was lost has it again with its next unit
+        self.shipped = [ray.put(shipped(list(self.spec_of.values())))]
+        actor = ray.remote(Worker).options(
+            num_cpus=per_actor, num_gpus=launcher.gpus_per_run, max_restarts=-1,
+            max_concurrency=2, scheduling_strategy="SPREAD",
+            runtime_env={"env_vars": _env_vars(launcher.gpus_per_run)},
+        )  # fmt: skip
+        return [_Slot(i, actor.remote(setup, i)) for i in range(n)]
+
+    def run(self) -> dict[str, dict[str, Any]]:
+        try:
+            while self.todo or self.busy:
+                stopping.check()
+                self._hand_out()
+                if not self.busy:
+                    self._wait_for_room()
+                    continue
+                ready, _ = self.ray.wait(list(self.busy), num_returns=1, timeout=0.5)
+                for gen in ready:
+                    self._step(gen)
+        except (KeyboardInterrupt, OSError) as e:
+            why = ("interrupted by the user (Ctrl-C)" if isinstance(e, KeyboardInterrupt)
+                   else f"stopped because {e.filename or 'a file'} could not be written "
+                        f"({e.strerror or e})")  # fmt: skip
+            with contextlib.suppress(KeyboardInterrupt):  # another Ctrl-C cuts the wait short
+                self._stop(why)
+            raise
+        finally:
+            for slot in self.slots:
+                with contextlib.suppress(Exception):
+                    self.ray.kill(slot.actor, no_restart=True)
+        return self.results
+
+    def _hand_out(self) -> None:
+        now = time.monotonic()
+        for slot in self.slots:
+            if not self.todo:
+                return
+            if slot.gen is None and slot.dead is None and slot.retry_at <= now:
+                slot.unit = self.todo.popleft()
+                slot.gen = slot.actor.train.remote(slot.unit, self.launcher.run_end, self.shipped)
+                self.busy[slot.gen] = slot
+
+    def _wait_for_room(self) -> None:
+        dead = [s.dead for s in self.slots if s.dead]
+        if len(dead) == len(self.slots):
+            raise LaunchError(f"launcher: no Ray worker could start: {dead[0]}")
+        if time.monotonic() - self.progress > WAIT_S:
+            raise LaunchError(
+                f"launcher: no Ray worker took work for {WAIT_S:.0f} s (is there room on the "
+                "cluster? NNLAB_RAY_WAIT_S sets the wait); run the same command to go on"
+            )
+        time.sleep(0.1)
+
+    def _step(self, gen: Any) -> None:
+        """Read the next message of ``gen``: an event, its end, or its actor's death."""
+        slot = self.busy[gen]
+        try:
+            message = self.ray.get(next(gen))
+        except StopIteration:
+            self._free(slot)
+            return
+        except self.ray.exceptions.RayError as e:
+            self._lost(slot, e)
+            return
+        self.progress = time.monotonic()
+        if isinstance(message, Crash):
+            self._fail_started(slot, f"the unit stopped: {message.error}")
+        else:
+            self._handle(slot, message)
+
+    def _handle(self, slot: _Slot, message: Message) -> None:
+        event, slot.where = message.event, message.where
+        run_id = getattr(event, "run_id", None)
+        run_dir = self.exp_dir / run_id if run_id else None
+        if isinstance(event, RunStarted):
+            spec = self.spec_of[event.run_id]
+            started = datetime.now(UTC).isoformat(timespec="seconds")
+            record = {"run_id": run_id, "status": store.RUNNING, "started": started}
+            store.begin_run(run_dir, spec.config.run_dict(), record)
+            slot.started.append(event.run_id)
+        if run_dir is not None and message.changes:
+            apply(run_dir, message.changes)
+        if isinstance(event, RunFinished):
+            if event.run_id in slot.started:
+                slot.started.remove(event.run_id)
+            self._settle(event.run_id, event.result)
+        elif isinstance(event, RunStarted | EpochEnded) or run_id is None:
+            self.on_event(event)
+
+    def _settle(self, run_id: str, result: dict[str, Any]) -> None:
+        self.results[run_id] = result
+        self.on_event(RunFinished(run_id, result))
+
+    def _free(self, slot: _Slot) -> None:
+        self.busy.pop(slot.gen, None)
+        slot.gen, slot.unit, slot.started = None, None, []
+
+    def _fail_started(self, slot: _Slot, why: str) -> None:
+        for run_id in list(slot.started):
+            self._settle(run_id, store.record_end(self.exp_dir / run_id, run_id, store.FAILED,
+                                                  why))  # fmt: skip
+        slot.started.clear()
+
+    def _lost(self, slot: _Slot, error: Exception) -> None:
+        """The actor died or could not be reached: fail the run it was training, or hand
+        its unit out again when none had started; the actor is asked again later."""
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+        node = slot.where.get("node_ip", "?")
+        if slot.started:
+            self._fail_started(slot, f"the Ray worker on node {node} died during the run "
+                                     f"({type(error).__name__}: {first}); a lost node or out "
+                                     "of memory is the usual cause")  # fmt: skip
+        elif slot.unit is not None:
+            key = id(slot.unit)
+            self.attempts[key] = self.attempts.get(key, 0) + 1
+            if self.attempts[key] <= UNIT_ATTEMPTS:
+                self.todo.appendleft(slot.unit)
+        if "creation task" in str(error):  # its constructor failed: it never will start
+            slot.dead = f"{type(error).__name__}: {first}"
+        slot.retry_at = time.monotonic() + RETRY_S
+        self._free(slot)
+
+    def _stop(self, why: str) -> None:
+        """Ask every busy actor to stop at its next epoch, record what they send back
+        (saying ``why``), and record runs whose actor did not answer in time the same way."""
+        for slot in self.busy.values():
+            slot.actor.stop.remote()
+        self.todo.clear()
+        deadline = time.monotonic() + STOP_GRACE_S
+        while self.busy and time.monotonic() < deadline:
+            ready, _ = self.ray.wait(list(self.busy), num_returns=1, timeout=0.5)
+            for gen in ready:
+                slot = self.busy[gen]
+                with contextlib.suppress(OSError):
+                    self._step_stopping(slot, gen, why)
+        for slot in list(self.busy.values()):
+            with contextlib.suppress(Exception):
+                self.ray.kill(slot.actor, no_restart=True)
+            for run_id in slot.started:
+                with contextlib.suppress(OSError):
+                    self._settle(run_id, store.record_end(self.exp_dir / run_id, run_id,
+                                                          store.INTERRUPTED, why))  # fmt: skip
+            self._free(slot)
+
+    def _step_stopping(self, slot: _Slot, gen: Any, why: str) -> None:
+        try:
+            message = self.ray.get(next(gen))
+        except (StopIteration, self.ray.exceptions.RayError):
+            self._free(slot)
+            return
+        if not isinstance(message, Message):
+            return
+        event = message.event
+        if isinstance(event, RunFinished) and event.result.get("status") in store.STOPPED:
+            run_dir = self.exp_dir / event.run_id
+            apply(run_dir, message.changes)
+            if event.run_id in slot.started:
+                slot.started.remove(event.run_id)
+            self._settle(event.run_id, store.record_end(run_dir, event.run_id,
+                                                        store.INTERRUPTED, why))  # fmt: skip
+        else:
+            self._handle(slot, message)
