@@ -35,13 +35,17 @@ from nnlab.events import EpochEnded, OnEvent, RunFinished, RunStarted
 from nnlab.launchers._base import Launcher, RunEnd, Unit
 from nnlab.launchers._mirror import apply
 from nnlab.launchers._pool import STOP_GRACE_S, WorkerSetup
-from nnlab.launchers._ray_worker import Crash, Message, Shipped, Worker
+from nnlab.launchers._ray_worker import Begun, Crash, Message, Shipped, Worker
 
 INSTALL = "pip install 'nnlab[ray]' (in a checkout: pip install -e '.[ray]')"
 # how long the driver waits with work to hand out and no actor able to take it (a cluster
 # with no room left, nodes still coming up) before it gives up
 WAIT_S = float(os.environ.get("NNLAB_RAY_WAIT_S", "300"))
-RETRY_S = 1.0  # an actor that could not take a unit is asked again after this
+RETRY_S = 1.0  # an actor that could not take a unit is asked again after this, then
+RETRY_MAX_S = 30.0  # twice as long each time it fails again, up to this
+# a unit its actor has not begun after this long (the actor is waiting for room to restart
+# on) goes to another actor
+START_S = float(os.environ.get("NNLAB_RAY_START_S", "120"))
 UNIT_ATTEMPTS = 3  # a unit whose actor died before it started a run is handed out again
 # environment variables that travel to the actors (the driver's machine is not theirs)
 FORWARDED = ("NNLAB_", "KERAS_", "XLA_FLAGS", "TF_CPP_MIN_LOG_LEVEL")
@@ -110,6 +114,9 @@ class _Slot:
     started: list[str] = field(default_factory=list)  # its runs started and not finished
     where: dict[str, Any] = field(default_factory=dict)
     retry_at: float = 0.0
+    sent_at: float = 0.0  # when it was handed its unit
+    heard: bool = False  # whether its unit has said anything yet
+    failures: int = 0  # times in a row it died or could not be reached
     dead: str | None = None  # why it cannot take work any more
 
 
@@ -190,6 +197,7 @@ class _Session:
                 ready, _ = self.ray.wait(list(self.busy), num_returns=1, timeout=0.5)
                 for gen in ready:
                     self._step(gen)
+                self._reclaim_unstarted()
         except (KeyboardInterrupt, OSError) as e:
             why = ("interrupted by the user (Ctrl-C)" if isinstance(e, KeyboardInterrupt)
                    else f"stopped because {e.filename or 'a file'} could not be written "
@@ -211,7 +219,19 @@ class _Session:
             if slot.gen is None and slot.dead is None and slot.retry_at <= now:
                 slot.unit = self.todo.popleft()
                 slot.gen = slot.actor.train.remote(slot.unit, self.launcher.run_end, self.shipped)
+                slot.sent_at, slot.heard = now, False
                 self.busy[slot.gen] = slot
+
+    def _reclaim_unstarted(self) -> None:
+        """Take back a unit that its actor has not begun for ``START_S`` (Ray queues it for
+        an actor restarting after its node was lost, until there is room for it)."""
+        now = time.monotonic()
+        for gen, slot in list(self.busy.items()):
+            if not slot.heard and now - slot.sent_at > START_S and slot.unit is not None:
+                self.ray.cancel(gen)
+                self.todo.appendleft(slot.unit)
+                slot.retry_at = now + START_S
+                self._free(slot)
 
     def _wait_for_room(self) -> None:
         dead = [s.dead for s in self.slots if s.dead]
@@ -235,8 +255,10 @@ class _Session:
         except self.ray.exceptions.RayError as e:
             self._lost(slot, e)
             return
-        self.progress = time.monotonic()
-        if isinstance(message, Crash):
+        self.progress, slot.heard, slot.failures = time.monotonic(), True, 0
+        if isinstance(message, Begun):
+            slot.where = message.where
+        elif isinstance(message, Crash):
             self._fail_started(slot, f"the unit stopped: {message.error}")
         else:
             self._handle(slot, message)
@@ -275,22 +297,32 @@ class _Session:
         slot.started.clear()
 
     def _lost(self, slot: _Slot, error: Exception) -> None:
-        """The actor died or could not be reached: fail the run it was training, or hand
-        its unit out again when none had started; the actor is asked again later."""
+        """The actor died or could not be reached: fail the runs it was training, or hand
+        its unit out again when none had started; the actor is asked again later, less and
+        less often while it stays out of reach (Ray restarts it where there is room)."""
         first = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
         node = slot.where.get("node_ip", "?")
+        died = (f"the Ray worker on node {node} died during the run ({type(error).__name__}: "
+                f"{first}); a lost node or out of memory is the usual cause")  # fmt: skip
         if slot.started:
-            self._fail_started(slot, f"the Ray worker on node {node} died during the run "
-                                     f"({type(error).__name__}: {first}); a lost node or out "
-                                     "of memory is the usual cause")  # fmt: skip
+            self._fail_started(slot, died)
         elif slot.unit is not None:
-            key = id(slot.unit)
-            self.attempts[key] = self.attempts.get(key, 0) + 1
-            if self.attempts[key] <= UNIT_ATTEMPTS:
-                self.todo.appendleft(slot.unit)
+            unit, key = slot.unit, id(slot.unit)
+            if slot.heard or not isinstance(error, self.ray.exceptions.ActorUnavailableError):
+                self.attempts[key] = self.attempts.get(key, 0) + 1  # it took the unit and died
+            if self.attempts.get(key, 0) < UNIT_ATTEMPTS:
+                self.todo.appendleft(unit)
+            else:  # it kills every worker that takes it, before its first run starts
+                for spec in unit.specs:
+                    run_dir = self.exp_dir / spec.run_id
+                    run_dir.mkdir(parents=True, exist_ok=True)
+                    why = f"{UNIT_ATTEMPTS} workers died before it started: {died}"
+                    self._settle(spec.run_id, store.record_end(run_dir, spec.run_id,
+                                                               store.FAILED, why))  # fmt: skip
         if "creation task" in str(error):  # its constructor failed: it never will start
             slot.dead = f"{type(error).__name__}: {first}"
-        slot.retry_at = time.monotonic() + RETRY_S
+        slot.failures += 1
+        slot.retry_at = time.monotonic() + min(RETRY_MAX_S, RETRY_S * 2 ** (slot.failures - 1))
         self._free(slot)
 
     def _stop(self, why: str) -> None:
@@ -319,7 +351,14 @@ class _Session:
         try:
             message = self.ray.get(next(gen))
         except (StopIteration, self.ray.exceptions.RayError):
-            self._free(slot)
+            message = None
+        if message is None or isinstance(message, Crash):  # its runs end here, unfinished
+            for run_id in slot.started:
+                self._settle(run_id, store.record_end(self.exp_dir / run_id, run_id,
+                                                      store.INTERRUPTED, why))  # fmt: skip
+            slot.started.clear()
+            if message is None:
+                self._free(slot)
             return
         if not isinstance(message, Message):
             return

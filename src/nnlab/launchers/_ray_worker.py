@@ -52,6 +52,13 @@ class Message:
 
 
 @dataclass(frozen=True)
+class Begun:
+    """Worker -> driver, first: the unit has reached the actor (its build may take a while)."""
+
+    where: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Crash:
     """Worker -> driver: the unit stopped on an error outside any run's own record."""
 
@@ -109,7 +116,7 @@ class Worker:
 
     def train(
         self, unit: Unit, run_end: RunEnd | None, shipped_refs: list[Any]
-    ) -> Iterator[Message | Crash]:
+    ) -> Iterator[Begun | Message | Crash]:
         """Train ``unit`` in a thread, yielding its events as they come."""
         stopping.state.requested = False
         self._supply(shipped_refs)
@@ -145,6 +152,7 @@ class Worker:
                 out.put(None)
 
         root.mkdir(parents=True, exist_ok=True)
+        yield Begun(self.where)
         threading.Thread(target=work, name="nnlab-ray-unit", daemon=True).start()
         while (message := out.get()) is not None:
             yield message
