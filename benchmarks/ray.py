@@ -182,9 +182,11 @@ def driver_ceiling(n_runs: int) -> None:
     need = 1000 / 60
     for name, rate in (("driver alone (in-process replay)", alone),
                        ("driver through Ray (2 replaying actors)", through)):  # fmt: skip
-        print(f"{name}: {rate:.0f} runs/s ({1000 / rate:.1f} ms per run); 1,000 runs a "
-              f"minute needs {need:.1f} runs/s: "
-              f"{'keeps up' if rate >= need else 'does NOT keep up'} ({rate / need:.1f}x)")
+        print(
+            f"{name}: {rate:.0f} runs/s ({1000 / rate:.1f} ms per run); 1,000 runs a "
+            f"minute needs {need:.1f} runs/s: "
+            f"{'keeps up' if rate >= need else 'does NOT keep up'} ({rate / need:.1f}x)"
+        )
 
 
 def through_ray(messages: list[Any], specs: list[Any], exp: Path) -> float:
