@@ -87,3 +87,50 @@ def test_launcher_options_are_checked_before_anything_is_written(
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_ray_address_nobody_answers_at_exits_2_at_once(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    import socket
+
+    from nnlab.cli import app
+
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "c.yaml"
+    config.write_text("name: c\ndata: {name: circles, n_samples: 100}\ntrain: {epochs: 1}\n")
+    result = CliRunner().invoke(app, ["run", str(config), "-o", str(tmp_path / "out"),
+                                      "--launcher", "ray", "--ray-address",
+                                      f"127.0.0.1:{port}"])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert f"--ray-address: nothing answers at 127.0.0.1:{port}" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_whole_file_replaced_in_place_travels_whole_and_a_resent_tail_is_not_doubled(
+    tmp_path: Path,
+) -> None:
+    scratch, real = tmp_path / "scratch", tmp_path / "real"
+    (scratch / "r").mkdir(parents=True)
+    watch = Watch(scratch)
+    result = scratch / "r" / store.RESULT_FILE
+    result.write_text('{"a": 1}')
+    apply(real, watch.changes("r"))
+    with open(result, "a") as f:  # the same inode, grown: still not an append for JSON
+        f.write(" ")
+    change = watch.changes("r")[0]
+    assert (change.offset, change.whole) == (0, True)
+    apply(real, [change])
+    assert store.read_json(real / store.RESULT_FILE) == {"a": 1}
+
+    rows = store.RowFile(scratch / "r" / store.HISTORY_FILE, ["epoch"])
+    rows.write([[0]])
+    first = watch.changes("r")
+    rows.write([[1]])
+    second = watch.changes("r")
+    rows.close()
+    apply(real, first)
+    apply(real, second)
+    apply(real, second)  # the same message twice: the tail is replaced, not doubled
+    assert (real / "history.csv").read_bytes() == b"epoch\r\n0\r\n1\r\n"

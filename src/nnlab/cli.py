@@ -159,8 +159,13 @@ def _make_launcher(cfg: Any, where: Where, device_info: dict[str, Any], run_end:
 
     if cfg.launcher == "ray":
         launchers.require_ray()
-        return launchers.RayLauncher(where.workers, where.ray_address, where.gpus_per_run,
-                                     run_end=run_end)  # fmt: skip
+        if cfg.device == "gpu" and not where.gpus_per_run:
+            raise ConfigError("--gpus-per-run: device gpu on Ray needs the share of a GPU each "
+                              "run reserves (1 for a whole GPU, 0.25 packs four runs on one)")
+        launcher = launchers.RayLauncher(where.workers, where.ray_address, where.gpus_per_run,
+                                         run_end=run_end)  # fmt: skip
+        launcher.connect()  # an address that does not answer: exit 2, nothing written
+        return launcher
     if where.ray_address or where.gpus_per_run:
         flag = "--ray-address" if where.ray_address else "--gpus-per-run"
         raise ConfigError(f"{flag}: only with --launcher ray (the launcher is local)")

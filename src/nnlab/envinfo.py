@@ -33,6 +33,14 @@ def git_commit(cwd: str | None = None) -> str | None:
 
 # where this process trains, as the launcher that started it says (``worker`` in env.json)
 WORKER: dict[str, Any] = {"launcher": "local"}
+# what the command that launched this process says of itself, when it runs elsewhere (a Ray
+# actor: its own argv and working directory are Ray's); replaces the keys of the same name
+DRIVER: dict[str, Any] = {}
+
+
+def about_command() -> dict[str, Any]:
+    """The command's argv and git commit, for a process that trains for it elsewhere."""
+    return {"argv": sys.argv, "git_commit": git_commit()}
 
 
 def collect(config: Any, device: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -59,4 +67,4 @@ def collect(config: Any, device: dict[str, Any] | None = None) -> dict[str, Any]
         "argv": sys.argv,
         "git_commit": git_commit(),
         "worker": dict(WORKER),
-    }
+    } | DRIVER

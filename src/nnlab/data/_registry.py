@@ -63,8 +63,13 @@ def _memo_key(cfg: DataConfig, seed: int) -> str:
     return json.dumps([cfg.model_dump(mode="json"), seed, stamp], sort_keys=True)
 
 
+# what the file loaders read: the split, subset and scaling are made from their arrays
+RAW_FIELDS = {"name", "path", "target", "task"}
+
+
 def raw_key(cfg: DataConfig) -> str:
-    return cfg.model_dump_json()
+    """The part of a data config that decides the arrays a file loader returns."""
+    return cfg.model_dump_json(include=RAW_FIELDS)
 
 
 def load_raw(cfg: DataConfig) -> Raw | None:

@@ -36,7 +36,8 @@ class Watch:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.seen: dict[str, dict[str, tuple[int, int]]] = {}  # run -> file -> (inode, size)
+        # run -> file -> (inode, size, mtime, ctime) when last sent
+        self.seen: dict[str, dict[str, tuple[int, ...]]] = {}
 
     def changes(self, run_id: str) -> list[Change]:
         run_dir = self.root / run_id
@@ -50,18 +51,22 @@ class Watch:
                 out.extend(self._change(path, name, seen))
         return out
 
-    def _change(self, path: Path, name: str, seen: dict[str, tuple[int, int]]) -> list[Change]:
+    def _change(self, path: Path, name: str, seen: dict[str, tuple[int, ...]]) -> list[Change]:
         with open(path, "rb") as f:
             st = os.fstat(f.fileno())
-            inode, before = seen.get(name, (-1, 0))
-            if st.st_ino == inode and st.st_size == before:
+            stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            before = seen.get(name)
+            if before == stamp:
                 return []
-            grown = st.st_ino == inode and st.st_size > before
-            if grown:
-                f.seek(before)
+            # a streamed file that grew in place: only its new bytes. A file replaced by a
+            # rename may get the inode just freed, so only streamed names are appended to
+            grown = (streamed(name) and before is not None and st.st_ino == before[0]
+                     and st.st_size >= before[1])  # fmt: skip
+            offset = before[1] if grown and before is not None else 0
+            f.seek(offset)
             data = f.read()
-        seen[name] = (st.st_ino, (before if grown else 0) + len(data))
-        return [Change(name, before if grown else 0, data, whole=not grown)]
+        seen[name] = (st.st_ino, offset + len(data), st.st_mtime_ns, st.st_ctime_ns)
+        return [Change(name, offset, data, whole=not grown)]
 
     def forget(self, run_id: str) -> None:
         self.seen.pop(run_id, None)
@@ -69,26 +74,27 @@ class Watch:
 
 def apply(run_dir: Path, changes: list[Change]) -> None:
     """The driver's side: write ``changes`` into ``run_dir`` as the run's own process would
-    have: whole files atomically, streamed ones appended and flushed (a file sent whole that
-    grows later is streamed: it was created by its first change)."""
+    have: whole files atomically, streamed ones appended and flushed. An append lands at the
+    end of the driver's copy when that is not where the worker's left off (a message lost to
+    Ctrl-C between reading and writing it): a row may be missing then, never a hole."""
     for change in changes:
         target = run_dir.joinpath(*change.name.split("/"))
         if not target.resolve().is_relative_to(run_dir.resolve()):
             raise ValueError(f"a worker sent a file outside its run folder: {change.name}")
-        if change.whole and change.offset == 0 and not _streamed(change.name):
+        if not streamed(change.name):
             store.atomic_write_bytes(target, change.data)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            with open(target, "r+b" if change.offset and target.exists() else "wb") as f:
-                f.seek(change.offset)
-                f.truncate()
+            with open(target, "ab" if change.offset else "wb") as f:
+                if change.offset and f.tell() > change.offset:  # sent again: replace the tail
+                    f.truncate(change.offset)
                 f.write(change.data)
                 f.flush()
         except OSError as e:
             raise OSError(e.errno, e.strerror or str(e), str(target)) from e
 
 
-def _streamed(name: str) -> bool:
+def streamed(name: str) -> bool:
     """Files written a row at a time (``store.RowFile``): appended in place, as there."""
     return name.endswith(".csv") and name != store.BOUNDARY_FILE

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import time
 import warnings
 from collections import deque
@@ -31,7 +32,7 @@ from typing import Any
 
 from nnlab import stopping, store
 from nnlab.errors import ConfigError, NnlabError
-from nnlab.events import EpochEnded, OnEvent, RunFinished, RunStarted
+from nnlab.events import EpochEnded, Notice, OnEvent, RunFinished, RunStarted
 from nnlab.launchers._base import Launcher, RunEnd, Unit
 from nnlab.launchers._mirror import apply
 from nnlab.launchers._pool import STOP_GRACE_S, WorkerSetup
@@ -41,6 +42,7 @@ INSTALL = "pip install 'nnlab[ray]' (in a checkout: pip install -e '.[ray]')"
 # how long the driver waits with work to hand out and no actor able to take it (a cluster
 # with no room left, nodes still coming up) before it gives up
 WAIT_S = float(os.environ.get("NNLAB_RAY_WAIT_S", "300"))
+CONNECT_S = 10.0  # how long a cluster's head may take to answer
 RETRY_S = 1.0  # an actor that could not take a unit is asked again after this, then
 RETRY_MAX_S = 30.0  # twice as long each time it fails again, up to this
 # a unit its actor has not begun after this long (the actor is waiting for room to restart
@@ -49,7 +51,8 @@ START_S = float(os.environ.get("NNLAB_RAY_START_S", "120"))
 UNIT_ATTEMPTS = 3  # a unit whose actor died before it started a run is handed out again
 # environment variables that travel to the actors (the driver's machine is not theirs)
 FORWARDED = ("NNLAB_", "KERAS_", "XLA_FLAGS", "TF_CPP_MIN_LOG_LEVEL")
-LOCAL_ONLY = ("NNLAB_DATA_DIR", "NNLAB_SHARED_DATASETS")  # paths on this machine
+LOCAL_ONLY = ("NNLAB_DATA_DIR", "NNLAB_SHARED_DATASETS", "KERAS_HOME")  # paths on this machine
+HOST_DEVICES = "--xla_force_host_platform_device_count"  # set per machine by backend.activate
 
 
 class LaunchError(NnlabError):
@@ -80,27 +83,54 @@ class RayLauncher(Launcher):
     ) -> None:
         self.workers, self.address, self.gpus_per_run = workers, address, gpus_per_run
         self.run_end = run_end
+        self.started_here = False  # by ``connect``: shut down when the launch ends
 
-    def launch(
-        self, units: Sequence[Unit], exp_dir: Path, on_event: OnEvent
-    ) -> dict[str, dict[str, Any]]:
-        if not units:
-            return {}
+    def connect(self) -> None:
+        """Join the cluster (``--ray-address``, else ``RAY_ADDRESS``, else a new local Ray
+        instance), before the experiment is touched: an address that does not answer is a
+        usage error. ``launch`` leaves what this started when it ends."""
         import ray
 
-        started_here = not ray.is_initialized()
-        if started_here:
-            address = self.address or os.environ.get("RAY_ADDRESS") or None
-            local = {} if address else {"include_dashboard": False}
+        if ray.is_initialized():
+            return
+        address = self.address or os.environ.get("RAY_ADDRESS") or "local"
+        local = {"include_dashboard": False} if address == "local" else {}
+        _check_reachable(address)
+        try:
             with warnings.catch_warnings():  # Ray starts its processes with fork+exec
                 warnings.filterwarnings("ignore", "os.fork", RuntimeWarning)
                 ray.init(address=address, log_to_driver=False, logging_level="ERROR",
                          configure_logging=True, **local)  # fmt: skip
+        except Exception as e:
+            where = "a local Ray instance" if address == "local" else f"Ray at {address}"
+            raise ConfigError(f"--ray-address: cannot start or reach {where}: "
+                              f"{type(e).__name__}: {e}") from None  # fmt: skip
+        self.started_here = True
+
+    def launch(
+        self, units: Sequence[Unit], exp_dir: Path, on_event: OnEvent
+    ) -> dict[str, dict[str, Any]]:
+        import ray
+
+        self.connect()
         try:
-            return _Session(self, units, exp_dir, on_event).run()
+            return _Session(self, units, exp_dir, on_event).run() if units else {}
         finally:
-            if started_here:
+            if self.started_here:
                 ray.shutdown()
+                self.started_here = False
+
+
+def _check_reachable(address: str) -> None:
+    """Fail fast on a HOST:PORT nobody answers at (Ray itself retries for minutes)."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or "://" in address:
+        return  # "local", "auto", a ray:// client address: Ray's own business
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_S).close()
+    except OSError as e:
+        raise ConfigError(f"--ray-address: nothing answers at {address} ({e.strerror or e}); "
+                          "is the cluster's head running there?") from None  # fmt: skip
 
 
 @dataclass
@@ -112,6 +142,7 @@ class _Slot:
     gen: Any = None  # the streaming call of the unit in progress
     unit: Unit | None = None
     started: list[str] = field(default_factory=list)  # its runs started and not finished
+    settled: int = 0  # runs of its unit settled so far
     where: dict[str, Any] = field(default_factory=dict)
     retry_at: float = 0.0
     sent_at: float = 0.0  # when it was handed its unit
@@ -123,8 +154,14 @@ class _Slot:
 def _env_vars(gpus_per_run: float) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k.startswith(FORWARDED) and k not in LOCAL_ONLY}  # fmt: skip
+    flags = " ".join(f for f in env.get("XLA_FLAGS", "").split() if not f.startswith(HOST_DEVICES))
+    env.pop("XLA_FLAGS", None)
+    if flags:  # the node's own core count decides its host devices, not this machine's
+        env["XLA_FLAGS"] = flags
     if gpus_per_run:  # runs packed on one GPU: each takes memory as it needs it
         env.update(XLA_PYTHON_CLIENT_PREALLOCATE="false", TF_FORCE_GPU_ALLOW_GROWTH="true")
+    else:  # an actor with no GPU reserved must not use one (Ray leaves them visible)
+        env.update(CUDA_VISIBLE_DEVICES="", JAX_PLATFORMS="cpu")
     return env
 
 
@@ -140,7 +177,9 @@ def shipped(specs: list[Any]) -> Shipped:
             raws[key] = load_raw(spec.config.data)
     builders = builder_sources(sorted({s.config.model.builder for s in specs
                                        if s.config.model.builder}))  # fmt: skip
-    return Shipped({k: v for k, v in raws.items() if v is not None}, builders)
+    from nnlab.envinfo import about_command
+
+    return Shipped({k: v for k, v in raws.items() if v is not None}, builders, about_command())
 
 
 class _Session:
@@ -194,8 +233,7 @@ class _Session:
                 if not self.busy:
                     self._wait_for_room()
                     continue
-                ready, _ = self.ray.wait(list(self.busy), num_returns=1, timeout=0.5)
-                for gen in ready:
+                for gen in self._ready():
                     self._step(gen)
                 self._reclaim_unstarted()
         except (KeyboardInterrupt, OSError) as e:
@@ -206,10 +244,25 @@ class _Session:
                 self._stop(why)
             raise
         finally:
-            for slot in self.slots:
-                with contextlib.suppress(Exception):
-                    self.ray.kill(slot.actor, no_restart=True)
+            self._close()
         return self.results
+
+    def _close(self) -> None:
+        """Let idle actors remove their scratch folders, then end every actor."""
+        with contextlib.suppress(Exception):
+            closing = [s.actor.close.remote() for s in self.slots if s.gen is None and not s.dead]
+            self.ray.wait(closing, num_returns=len(closing), timeout=5)
+        for slot in self.slots:
+            with contextlib.suppress(Exception):
+                self.ray.kill(slot.actor, no_restart=True)
+
+    def _ready(self) -> list[Any]:
+        """The streams with a message waiting (every one of them, not only the first)."""
+        gens = list(self.busy)
+        ready, rest = self.ray.wait(gens, num_returns=1, timeout=0.5)
+        if ready and rest:
+            ready += self.ray.wait(rest, num_returns=len(rest), timeout=0)[0]
+        return ready
 
     def _hand_out(self) -> None:
         now = time.monotonic()
@@ -219,7 +272,7 @@ class _Session:
             if slot.gen is None and slot.dead is None and slot.retry_at <= now:
                 slot.unit = self.todo.popleft()
                 slot.gen = slot.actor.train.remote(slot.unit, self.launcher.run_end, self.shipped)
-                slot.sent_at, slot.heard = now, False
+                slot.sent_at, slot.heard, slot.settled = now, False, 0
                 self.busy[slot.gen] = slot
 
     def _reclaim_unstarted(self) -> None:
@@ -227,11 +280,15 @@ class _Session:
         an actor restarting after its node was lost, until there is room for it)."""
         now = time.monotonic()
         for gen, slot in list(self.busy.items()):
-            if not slot.heard and now - slot.sent_at > START_S and slot.unit is not None:
-                self.ray.cancel(gen)
-                self.todo.appendleft(slot.unit)
-                slot.retry_at = now + START_S
-                self._free(slot)
+            if slot.heard or now - slot.sent_at <= START_S or slot.unit is None:
+                continue
+            if self.ray.wait([gen], timeout=0)[0]:
+                continue  # it has begun after all: its message is next
+            # a fresh process, so that a late start cannot train it a second time
+            self.ray.kill(slot.actor, no_restart=False)
+            self.todo.appendleft(slot.unit)
+            slot.retry_at = now + START_S
+            self._free(slot)
 
     def _wait_for_room(self) -> None:
         dead = [s.dead for s in self.slots if s.dead]
@@ -278,6 +335,7 @@ class _Session:
         if isinstance(event, RunFinished):
             if event.run_id in slot.started:
                 slot.started.remove(event.run_id)
+            slot.settled += 1
             self._settle(event.run_id, event.result)
         elif isinstance(event, RunStarted | EpochEnded) or run_id is None:
             self.on_event(event)
@@ -288,13 +346,14 @@ class _Session:
 
     def _free(self, slot: _Slot) -> None:
         self.busy.pop(slot.gen, None)
-        slot.gen, slot.unit, slot.started = None, None, []
+        slot.gen, slot.unit, slot.started, slot.settled = None, None, [], 0
 
     def _fail_started(self, slot: _Slot, why: str) -> None:
-        for run_id in list(slot.started):
+        while slot.started:
+            run_id = slot.started.pop(0)
+            slot.settled += 1
             self._settle(run_id, store.record_end(self.exp_dir / run_id, run_id, store.FAILED,
                                                   why))  # fmt: skip
-        slot.started.clear()
 
     def _lost(self, slot: _Slot, error: Exception) -> None:
         """The actor died or could not be reached: fail the runs it was training, or hand
@@ -306,69 +365,74 @@ class _Session:
                 f"{first}); a lost node or out of memory is the usual cause")  # fmt: skip
         if slot.started:
             self._fail_started(slot, died)
-        elif slot.unit is not None:
+        elif slot.unit is not None and not slot.settled:  # none of its runs began: again
             unit, key = slot.unit, id(slot.unit)
             if slot.heard or not isinstance(error, self.ray.exceptions.ActorUnavailableError):
                 self.attempts[key] = self.attempts.get(key, 0) + 1  # it took the unit and died
             if self.attempts.get(key, 0) < UNIT_ATTEMPTS:
                 self.todo.appendleft(unit)
-            else:  # it kills every worker that takes it, before its first run starts
-                for spec in unit.specs:
-                    run_dir = self.exp_dir / spec.run_id
-                    run_dir.mkdir(parents=True, exist_ok=True)
-                    why = f"{UNIT_ATTEMPTS} workers died before it started: {died}"
-                    self._settle(spec.run_id, store.record_end(run_dir, spec.run_id,
-                                                               store.FAILED, why))  # fmt: skip
-        if "creation task" in str(error):  # its constructor failed: it never will start
-            slot.dead = f"{type(error).__name__}: {first}"
+            else:  # it kills every worker that takes it before its first run starts
+                self.on_event(Notice(f"{len(unit.specs)} run(s) not trained: "
+                                     f"{UNIT_ATTEMPTS} Ray workers died before starting "
+                                     f"them ({died})"))  # fmt: skip
+        # runs of its unit that never started stay without a record, for the next command
+        if getattr(error, "actor_init_failed", False) or "creation task" in str(error):
+            slot.dead = f"{type(error).__name__}: {first}"  # its constructor failed
         slot.failures += 1
         slot.retry_at = time.monotonic() + min(RETRY_MAX_S, RETRY_S * 2 ** (slot.failures - 1))
         self._free(slot)
 
     def _stop(self, why: str) -> None:
         """Ask every busy actor to stop at its next epoch, record what they send back
-        (saying ``why``), and record runs whose actor did not answer in time the same way."""
-        for slot in self.busy.values():
-            slot.actor.stop.remote()
+        (saying ``why``), and record runs whose actor did not answer in time the same way.
+        An actor with no run started yet is ended at once."""
         self.todo.clear()
+        for slot in list(self.busy.values()):
+            if slot.started:
+                slot.actor.stop.remote()
+            else:
+                self._end(slot, why)
         deadline = time.monotonic() + STOP_GRACE_S
         while self.busy and time.monotonic() < deadline:
-            ready, _ = self.ray.wait(list(self.busy), num_returns=1, timeout=0.5)
-            for gen in ready:
-                slot = self.busy[gen]
-                with contextlib.suppress(OSError):
-                    self._step_stopping(slot, gen, why)
+            for gen in self._ready():
+                self._step_stopping(self.busy[gen], gen, why)
         for slot in list(self.busy.values()):
-            with contextlib.suppress(Exception):
-                self.ray.kill(slot.actor, no_restart=True)
+            self._end(slot, why)
+
+    def _end(self, slot: _Slot, why: str) -> None:
+        """Kill ``slot``'s actor and record its runs in progress interrupted, saying ``why``;
+        a record that cannot be written stays `running`, for the next command to repair."""
+        with contextlib.suppress(Exception):
+            self.ray.kill(slot.actor, no_restart=True)
+        try:
             for run_id in slot.started:
                 with contextlib.suppress(OSError):
                     self._settle(run_id, store.record_end(self.exp_dir / run_id, run_id,
                                                           store.INTERRUPTED, why))  # fmt: skip
+        finally:
             self._free(slot)
 
     def _step_stopping(self, slot: _Slot, gen: Any, why: str) -> None:
         try:
             message = self.ray.get(next(gen))
         except (StopIteration, self.ray.exceptions.RayError):
-            message = None
-        if message is None or isinstance(message, Crash):  # its runs end here, unfinished
-            for run_id in slot.started:
-                self._settle(run_id, store.record_end(self.exp_dir / run_id, run_id,
-                                                      store.INTERRUPTED, why))  # fmt: skip
-            slot.started.clear()
-            if message is None:
-                self._free(slot)
+            self._end(slot, why)  # it has ended: what it did not send back ends here
+            return
+        if isinstance(message, Crash):
+            self._end(slot, why)
             return
         if not isinstance(message, Message):
             return
         event = message.event
-        if isinstance(event, RunFinished) and event.result.get("status") in store.STOPPED:
-            run_dir = self.exp_dir / event.run_id
-            apply(run_dir, message.changes)
-            if event.run_id in slot.started:
-                slot.started.remove(event.run_id)
-            self._settle(event.run_id, store.record_end(run_dir, event.run_id,
-                                                        store.INTERRUPTED, why))  # fmt: skip
-        else:
-            self._handle(slot, message)
+        try:
+            if isinstance(event, RunFinished) and event.result.get("status") in store.STOPPED:
+                run_dir = self.exp_dir / event.run_id
+                if event.run_id in slot.started:
+                    slot.started.remove(event.run_id)
+                apply(run_dir, message.changes)
+                self._settle(event.run_id, store.record_end(run_dir, event.run_id,
+                                                            store.INTERRUPTED, why))  # fmt: skip
+            else:
+                self._handle(slot, message)
+        except OSError:  # the disk: that run's record stays `running`; the others go on
+            pass

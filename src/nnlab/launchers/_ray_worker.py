@@ -40,6 +40,7 @@ class Shipped:
 
     raws: dict[str, Any] = field(default_factory=dict)  # data.raw_key -> data Raw
     builders: dict[str, str] = field(default_factory=dict)  # builder file -> source
+    driver: dict[str, Any] = field(default_factory=dict)  # what env.json says of the command
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ class Worker:
         envinfo.WORKER = dict(self.where)
         self.watch = Watch(self.scratch / "runs")
         self.supplied: set[str] = set()
+        self.busy = threading.Lock()  # one unit at a time, whatever Ray's two threads allow
 
     def _supply(self, shipped_refs: list[Any]) -> None:
         """Take the driver's data sets and builder sources (in a list: the object itself is
@@ -101,25 +103,39 @@ class Worker:
         key = shipped_refs[0].hex()
         if key in self.supplied:
             return
-        from nnlab import data, models
+        from nnlab import data, envinfo, models
 
         shipped: Shipped = ray.get(shipped_refs[0])
         data.supply(shipped.raws)
         models.supply_builders(shipped.builders)
+        envinfo.DRIVER.update(shipped.driver)
         self.supplied.add(key)
 
     def ready(self) -> dict[str, Any]:
         return self.where
 
     def stop(self) -> None:
+        """Stop the run in progress at its next epoch (an actor lives for one command: the
+        request is never cleared)."""
         stopping.state.requested = True
+
+    def close(self) -> None:
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
     def train(
         self, unit: Unit, run_end: RunEnd | None, shipped_refs: list[Any]
     ) -> Iterator[Begun | Message | Crash]:
         """Train ``unit`` in a thread, yielding its events as they come."""
-        stopping.state.requested = False
-        self._supply(shipped_refs)
+        if not self.busy.acquire(blocking=False):
+            raise RuntimeError("this actor is training another unit")
+        try:
+            yield Begun(self.where)  # first: fetching the data may take a while
+            self._supply(shipped_refs)
+            yield from self._train(unit, run_end)
+        finally:
+            self.busy.release()
+
+    def _train(self, unit: Unit, run_end: RunEnd | None) -> Iterator[Message | Crash]:
         out: queue.SimpleQueue[Message | Crash | None] = queue.SimpleQueue()
         started: list[str] = []  # runs started and not finished
         root = self.watch.root
@@ -148,18 +164,16 @@ class Worker:
                 from nnlab.train import describe_error
 
                 out.put(Crash(describe_error(e)))
+                for run_id in unit.run_ids:
+                    shutil.rmtree(root / run_id, ignore_errors=True)
+                    self.watch.forget(run_id)
             finally:
                 out.put(None)
 
         root.mkdir(parents=True, exist_ok=True)
-        yield Begun(self.where)
         threading.Thread(target=work, name="nnlab-ray-unit", daemon=True).start()
         while (message := out.get()) is not None:
             yield message
-
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):
-            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def _log_opens(log: str) -> None:

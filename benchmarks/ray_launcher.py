@@ -26,7 +26,7 @@ What is measured
        result.json written atomically, the summary.csv row appended): runs recorded per second
        by the driver alone, which is what bounds a cluster whose nodes train fast enough.
 
-Usage: .venv/bin/python benchmarks/ray.py [--repeat K] [--quick] [--driver-runs N]
+Usage: .venv/bin/python benchmarks/ray_launcher.py [--repeat K] [--quick] [--driver-runs N]
                                           [--no-overhead]
 """
 
