@@ -19,7 +19,7 @@ TRAINING = ("config", "config_document", "config_errors", "config_sweep", "sweep
             "launchers", "train", "data", "models", "keras_objects", "callbacks", "capture",
             "summary", "store", "backend", "envinfo", "display", "fused")  # fmt: skip
 BELOW = ("errors", "names", "diagnose", "events", "stopping", "lock", "cores")
-TOP = ("cli", "hooks", "__init__", "__main__")
+TOP = ("cli", "cli_options", "hooks", "__init__", "__main__")
 BACKENDS = ("tensorflow", "keras", "jax", "torch")
 
 

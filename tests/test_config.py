@@ -88,7 +88,7 @@ def test_capture_kinds_are_kept_once_in_order():
             with_(trian={}),
             [
                 "trian: unknown key (did you mean 'train'?); valid: name, description, seed, "
-                "repeats, backend, device, fused, data, model, train, sweep"
+                "repeats, backend, device, fused, launcher, data, model, train, sweep"
             ],
             id="unknown_top_key",
         ),
