@@ -18,7 +18,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from nnlab import __version__
 from nnlab.cli_options import (
     BackendOpt,
     ConfigArg,
@@ -38,6 +37,7 @@ from nnlab.cli_options import (
     WorkersOpt,
 )  # fmt: skip
 from nnlab.errors import ConfigError, DataError, NnlabError
+from nnlab.version import __version__
 
 app = typer.Typer(
     name="nnlab",

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from typing import Any
 
-import nnlab
+from nnlab.version import __version__
 
 
 def _version(dist: str) -> str | None:
@@ -53,7 +53,7 @@ def collect(config: Any, device: dict[str, Any] | None = None) -> dict[str, Any]
 
         device = activate(backend, config.device)
     return {
-        "nnlab": nnlab.__version__,
+        "nnlab": __version__,
         "keras": keras.__version__,
         "backend": backend,
         "backend_version": _version(backend),

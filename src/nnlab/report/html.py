@@ -13,10 +13,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from nnlab import __version__
 from nnlab.report.cells import Note, Table
 from nnlab.report.collect import Image, Report
 from nnlab.report.facts import facts, verdict_heading, verdict_note
+from nnlab.version import __version__
 
 CSS_FILE = "report.css"  # beside this module, shipped as package data
 WIDE_IMAGE_PX = 900  # a wider plot gets the whole width of the page, not half of it

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from nnlab import __version__
 from nnlab.report.cells import Note, Table
 from nnlab.report.collect import Report
 from nnlab.report.facts import facts, verdict_heading, verdict_note
+from nnlab.version import __version__
 
 
 def _md_url(link: str) -> str:
