@@ -172,11 +172,8 @@ def driver_ceiling(n_runs: int) -> None:
         slot = _Slot(0, None)
         t0 = time.perf_counter()
         for s in specs:
-            for m in messages:
-                event = m.event
-                if hasattr(event, "run_id"):
-                    event = replace(event, run_id=s.run_id)
-                session._handle(slot, Message(event, m.changes, m.where))
+            for message in as_run(messages, s.run_id):
+                session._handle(slot, message)
         alone = n_runs / (time.perf_counter() - t0)
         through = through_ray(messages, specs, Path(tmp) / "exp-ray")
     need = 1000 / 60
@@ -189,6 +186,13 @@ def driver_ceiling(n_runs: int) -> None:
         )
 
 
+def as_run(messages: list[Any], run_id: str) -> Any:
+    """The recorded ``messages`` of one run, as those of the run ``run_id``."""
+    for m in messages:
+        event = replace(m.event, run_id=run_id) if hasattr(m.event, "run_id") else m.event
+        yield replace(m, event=event)
+
+
 def through_ray(messages: list[Any], specs: list[Any], exp: Path) -> float:
     """The driver's real loop (``_Session.run``: ray.wait, ray.get, the files, the summary)
     fed by two actors that replay the recorded messages at once: runs recorded per second."""
@@ -199,7 +203,7 @@ def through_ray(messages: list[Any], specs: list[Any], exp: Path) -> float:
     from nnlab import summary
     from nnlab.launchers import RayLauncher, Unit
     from nnlab.launchers._ray import _Session, _Slot
-    from nnlab.launchers._ray_worker import Begun, Message
+    from nnlab.launchers._ray_worker import Begun
 
     class Replay:
         def __init__(self, recorded: list[Any]) -> None:
@@ -208,11 +212,7 @@ def through_ray(messages: list[Any], specs: list[Any], exp: Path) -> float:
         def train(self, unit: Any, run_end: Any, shipped: Any) -> Any:
             yield Begun({})
             for spec in unit.specs:
-                for m in self.recorded:
-                    event = m.event
-                    if hasattr(event, "run_id"):
-                        event = replace(event, run_id=spec.run_id)
-                    yield Message(event, m.changes, m.where)
+                yield from as_run(self.recorded, spec.run_id)
 
     exp.mkdir()
     book = summary.SummaryFile(exp, specs)

@@ -95,6 +95,23 @@ def history_rows(run_dir: Path) -> int:
     return max(0, len((run_dir / "history.csv").read_text().splitlines()) - 1)
 
 
+def training_run(exp: Path, node_id: str | None = None, timeout: float = 300) -> Path | None:
+    """A run of ``exp`` still training, with three rows of history or more (and on the node
+    ``node_id``, when given); None when none is after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        for run_dir in exp.glob("learning_rate=*"):
+            if record(run_dir).get("status") != "running":
+                continue
+            where = record(run_dir, "env.json").get("worker", {})
+            if node_id is not None and where.get("node_id") != node_id:
+                continue
+            if (run_dir / "history.csv").exists() and history_rows(run_dir) >= 3:
+                return run_dir
+    return None
+
+
 def test_a_sweep_spreads_over_both_nodes_and_matches_the_local_launcher(
     cluster: Any, tmp_path: Path
 ) -> None:
@@ -145,16 +162,7 @@ def test_a_lost_node_fails_its_run_only_and_the_same_command_finishes(
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env())  # fmt: skip
     try:
-        target = None
-        deadline = time.monotonic() + 300
-        while target is None and time.monotonic() < deadline:  # a run training on the victim
-            time.sleep(0.2)
-            for run_dir in exp.glob("learning_rate=*"):
-                where = record(run_dir, "env.json").get("worker", {})
-                if (record(run_dir).get("status") == "running"
-                        and where.get("node_id") == victim.node_id
-                        and history_rows(run_dir) >= 3):  # fmt: skip
-                    target = run_dir
+        target = training_run(exp, victim.node_id)
         assert target is not None, "no run trained on the first worker node"
         done_before = {d.name for d in exp.glob("learning_rate=*")
                        if record(d).get("status") == "completed"}  # fmt: skip
@@ -193,12 +201,7 @@ def test_ctrl_c_of_the_driver_exits_130_and_keeps_partial_histories(
     proc = subprocess.Popen(command(config, tmp_path / "out", cluster), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env())  # fmt: skip
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            time.sleep(0.2)
-            if any(history_rows(d) >= 3 for d in exp.glob("learning_rate=*")
-                   if (d / "history.csv").exists()):  # fmt: skip
-                break
+        assert training_run(exp) is not None
         assert actor_processes()  # the check below sees them while they work
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=120)
@@ -237,12 +240,7 @@ def test_kill_9_of_the_driver_takes_its_actors_and_the_next_command_repairs_and_
     exp = tmp_path / "out" / "ray"
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env())
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            time.sleep(0.2)
-            runs = [d for d in exp.glob("learning_rate=*") if (d / "history.csv").exists()]
-            if any(record(d).get("status") == "running" and history_rows(d) >= 3 for d in runs):
-                break
+        assert training_run(exp) is not None
         assert actor_processes()
         proc.kill()
         proc.wait(timeout=30)
