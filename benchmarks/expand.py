@@ -6,7 +6,7 @@ What is measured
 
     expand     ``load_config`` + ``sweep.expand``: the schema, every point's resolved config
                and its run id (what ``--dry-run`` does before it prints)
-    validate   the ``nnlab validate`` path (``cli._prepare(..., load_data=False)``): the same,
+    validate   the ``nnlab validate`` path (``commands.prepare(..., load_data=False)``): the same,
                then the Keras objects each run names (optimizer, initializer, builder). The
                backend is started once before the clock starts and reported on its own
                (``backend``): importing TensorFlow takes seconds whatever the sweep.
@@ -85,9 +85,9 @@ def worker(paths: dict[int, Path], repeat: int) -> dict[str, object]:
     import io
 
     import nnlab
-    from nnlab import cli
+    from nnlab import commands
     from nnlab.config import load_config
-    from nnlab.sweep import expand
+    from nnlab.expansion import expand
 
     out: dict[str, object] = {"sizes": {}, "code": str(Path(nnlab.__file__).parent)}
     first = next(iter(paths.values()))
@@ -111,7 +111,7 @@ def worker(paths: dict[int, Path], repeat: int) -> dict[str, object]:
             cfg, _ = load_config(path)
             specs = expand(cfg)
             t1 = time.perf_counter()
-            _, _, checked, _ = cli._prepare(path, None, {}, load_data=False)
+            _, _, checked, _ = commands.prepare(path, None, {}, load_data=False)
             t2 = time.perf_counter()
             assert len(specs) == len(checked) == n, (len(specs), n)
             for key, value in (("expand_s", t1 - t0), ("validate_s", t2 - t1)):

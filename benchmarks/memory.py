@@ -4,7 +4,7 @@ What is measured
     The process activates the TensorFlow backend on the CPU once, then calls
     ``nnlab.train.run(spec, run_dir)`` for N tiny circles runs one after another (N=50 by
     default; 200 points, MLP [8], 2 epochs or ``--epochs``; distinct seeds from
-    ``repeats: N`` expanded by ``nnlab.sweep.expand``), each into its own run directory
+    ``repeats: N`` expanded by ``nnlab.expansion.expand``), each into its own run directory
     under a temporary folder. With ``--plots`` it also draws each run's plots, as a worker
     does after ``train.run``.
     With ``--plain`` it runs the same loop without nnlab instead (build the same Keras MLP,
@@ -191,7 +191,7 @@ def main() -> int:
     backend.activate(args.backend, "cpu")
     from nnlab import hooks, train
     from nnlab.config import validate
-    from nnlab.sweep import expand
+    from nnlab.expansion import expand
 
     train_config = {**CONFIG["train"], "epochs": args.epochs}
     doc = {**CONFIG, "backend": args.backend, "train": train_config, "repeats": n}

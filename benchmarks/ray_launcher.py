@@ -132,11 +132,11 @@ def driver_ceiling(n_runs: int) -> None:
     os.environ.setdefault("KERAS_BACKEND", "jax")
     from nnlab import backend, events, summary
     from nnlab.config import validate
+    from nnlab.expansion import expand
     from nnlab.launchers import Unit, train_unit
     from nnlab.launchers._mirror import Watch
     from nnlab.launchers._ray import _Session, _Slot
     from nnlab.launchers._ray_worker import Message
-    from nnlab.sweep import expand
 
     backend.activate("jax", "cpu")
     cfg = validate({"name": "ceiling", "data": {"name": "circles", "n_samples": 200},

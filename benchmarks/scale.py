@@ -77,7 +77,7 @@ def fabricate(root: Path, n: int) -> Path:
     """A finished experiment of ``n`` runs under ``root``; returns its folder."""
     from nnlab import store, summary
     from nnlab.config import validate
-    from nnlab.sweep import expand
+    from nnlab.expansion import expand
 
     specs = expand(validate(grid_doc(f"scale-{n}", n)))[:n]
     exp = root / f"scale-{n}"
@@ -123,7 +123,7 @@ def bench_expand(root: Path, n: int) -> float:
     import yaml
 
     from nnlab.config import load_config
-    from nnlab.sweep import expand
+    from nnlab.expansion import expand
 
     path = root / f"grid-{n}.yaml"
     doc = grid_doc(f"grid-{n}", n)
@@ -140,7 +140,7 @@ def bench_expand(root: Path, n: int) -> float:
 def bench_record(root: Path, n: int, old: bool) -> float:
     from nnlab import summary
     from nnlab.config import validate
-    from nnlab.sweep import expand
+    from nnlab.expansion import expand
 
     specs = expand(validate(grid_doc("rec", n)))[:n]
     exp = root / f"record-{n}-{'old' if old else 'new'}"

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from nnlab.config import validate
-from nnlab.sweep import RunSpec, expand
+from nnlab.expansion import RunSpec, expand
 
 # a history.csv as a run writes it: a header and four complete epochs
 HEADER = "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,epoch_seconds\n"
@@ -69,3 +69,22 @@ def long_table(path: Path) -> pd.Series:
 def interrupt_self() -> None:
     """A child process's target: send itself SIGINT (exit code 1 unless it ignores it)."""
     os.kill(os.getpid(), signal.SIGINT)
+
+
+def boundary_gap(run_dir: Path) -> float:
+    """How far the run's saved model.keras predicts from the predictions its boundary.csv
+    recorded on the lattice (written with 4 significant digits): the saved weights are the
+    weights the run ended with, on fit or in a fused group."""
+    import numpy as np
+    import yaml
+
+    import nnlab
+    from nnlab.config import DataConfig
+    from nnlab.data import load_dataset
+
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    data = load_dataset(DataConfig.model_validate(config["data"]), config["seed"])
+    grid = pd.read_csv(run_dir / "boundary.csv").query("kind == 'grid'")
+    x = grid[["x1", "x2"]].to_numpy(np.float32)
+    pred = nnlab.load_model(run_dir).predict(data.transform(x), verbose=0)[:, 0]
+    return float(np.max(np.abs(pred - grid["value"].to_numpy()) / np.maximum(1e-3, np.abs(pred))))

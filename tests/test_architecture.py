@@ -15,11 +15,12 @@ MAX_LINES = 500
 READING = ("results", "compare", "plots", "report", "listing", "experiment")
 # inside the reading wing, a module may use only those before it (results is the only reader)
 READING_ORDER = {"results": 0, "compare": 1, "listing": 1, "plots": 2, "report": 3, "experiment": 4}
-TRAINING = ("config", "config_document", "config_errors", "config_sweep", "sweep", "execute",
+TRAINING = ("config", "config_document", "config_errors", "config_sweep", "expansion", "execute",
             "launchers", "train", "data", "models", "keras_objects", "callbacks", "capture",
-            "summary", "store", "backend", "envinfo", "display", "fused")  # fmt: skip
-BELOW = ("errors", "names", "diagnose", "events", "stopping", "lock", "cores", "version")
-TOP = ("cli", "cli_options", "hooks", "__init__", "__main__")
+            "checkpoint", "summary", "store", "backend", "envinfo", "display", "fused")  # fmt: skip
+BELOW = ("errors", "names", "diagnose", "events", "stopping", "lock", "cores", "version",
+         "user_code")
+TOP = ("cli", "cli_options", "commands", "api", "notebook", "hooks", "__init__", "__main__")
 BACKENDS = ("tensorflow", "keras", "jax", "torch")
 
 

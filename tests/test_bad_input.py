@@ -375,7 +375,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from nnlab.config import ExperimentConfig, load_config, validate  # noqa: E402
 from nnlab.errors import ConfigError  # noqa: E402
-from nnlab.sweep import expand  # noqa: E402
+from nnlab.expansion import expand  # noqa: E402
 
 KEYS = ["name", "seed", "repeats", "backend", "device", "data", "model", "train", "sweep",
         "epochs", "batch_size", "learning_rate", "optimizer", "hidden", "activation", "dropout",

@@ -535,7 +535,7 @@ HUGE_MESSAGE = (
     "command", [["validate"], ["run", "--dry-run"], ["sweep", "--dry-run"], ["run"]]
 )
 def test_a_huge_sweep_is_refused_at_once_with_its_count(tmp_path, monkeypatch, command):
-    from nnlab import sweep
+    from nnlab import expansion as sweep
 
     def never(*args):  # the expansion of a million points took minutes: it never starts
         raise AssertionError("the sweep was expanded")
@@ -574,7 +574,7 @@ def test_max_runs_sets_the_limit(tmp_path):
 
 
 def test_the_checks_before_training_run_once_per_distinct_section(tmp_path, monkeypatch):
-    from nnlab import cli, data, keras_objects
+    from nnlab import commands, data, keras_objects
 
     loads, optimizers = [], []
     real_load, real_optimizer = data.load_dataset, keras_objects.make_optimizer
@@ -586,7 +586,7 @@ def test_the_checks_before_training_run_once_per_distinct_section(tmp_path, monk
                         "train.batch_size": [8, 16, 32, 64]},
              "variants": {"a": {}, "b": {"data.noise": 0.2}}}  # fmt: skip
     config = write_config(tmp_path, merge(TINY, {"sweep": sweep, "repeats": 2}))
-    _, _, specs, _ = cli._prepare(config, None, {}, load_data=True)
+    _, _, specs, _ = commands.prepare(config, None, {}, load_data=True)
     assert len(specs) == 80
     assert [a[0].noise for a in loads] == [0.1, 0.2]  # one dataset per data section
     assert len(optimizers) == 1  # one optimizer: every run names adam

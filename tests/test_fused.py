@@ -19,8 +19,8 @@ import yaml
 
 from nnlab.config import validate
 from nnlab.errors import ConfigError
+from nnlab.expansion import expand
 from nnlab.fused import groups
-from nnlab.sweep import expand
 
 from helpers import linear_csv
 

@@ -10,9 +10,9 @@ import pytest
 
 from nnlab import events, store
 from nnlab.config import validate
+from nnlab.expansion import expand
 from nnlab.launchers import InlineLauncher, Unit, units_of
 from nnlab.launchers import _pool as pool
-from nnlab.sweep import expand
 
 from helpers import TINY, merge
 

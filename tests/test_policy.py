@@ -14,9 +14,9 @@ import pytest
 from nnlab import events, execute, store
 from nnlab.config import validate
 from nnlab.errors import LockError
+from nnlab.expansion import expand
 from nnlab.launchers import Launcher
 from nnlab.lock import experiment_lock
-from nnlab.sweep import expand
 
 from helpers import TINY, merge
 

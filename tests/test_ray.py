@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -235,7 +236,9 @@ def no_actor_left(timeout: float = 60) -> bool:
 def test_kill_9_of_the_driver_takes_its_actors_and_the_next_command_repairs_and_finishes(
     cluster: Any, tmp_path: Path
 ) -> None:
-    config = pima_config(tmp_path, epochs=40, batch_size=8)
+    """Also with checkpoints: a killed run's last checkpoint reached the driver, travels to
+    the actor that trains the run again, and the run goes on from there."""
+    config = pima_config(tmp_path, epochs=40, batch_size=8, checkpoint_every=2)
     cmd = command(config, tmp_path / "out", cluster)
     exp = tmp_path / "out" / "ray"
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env())
@@ -250,12 +253,21 @@ def test_kill_9_of_the_driver_takes_its_actors_and_the_next_command_repairs_and_
     left = [d.name for d in exp.glob("learning_rate=*") if record(d).get("status") == "running"]
     assert left  # what a killed driver leaves: records that still say running
     assert no_actor_left()  # they go with their owner
+    saved = {name: pickle.loads((exp / name / "checkpoint.pkl").read_bytes())["epochs_done"]
+             for name in left if (exp / name / "checkpoint.pkl").is_file()}  # fmt: skip
+    assert saved and all(done >= 2 for done in saved.values())
 
     again = subprocess.run([*cmd[:-1]], capture_output=True, text=True, timeout=600, env=env())
     assert again.returncode == 0, again.stderr[-3000:]
     assert "interrupted" in again.stderr  # the repair is announced
     rows = summary(exp)
     assert len(rows) == 8 and {row["status"] for row in rows.values()} == {"completed"}
+    for name, done in saved.items():
+        assert record(exp / name)["resumed_from_epoch"] == done
+        epochs = [int(line.split(",")[0]) for line in
+                  (exp / name / "history.csv").read_text().splitlines()[1:]]  # fmt: skip
+        assert epochs == list(range(41))  # each epoch once
+    assert not list(exp.glob("*/checkpoint.pkl"))  # gone once each run ended
 
 
 def test_fused_groups_train_as_units_on_the_actors(cluster: Any, tmp_path: Path) -> None:

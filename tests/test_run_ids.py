@@ -12,7 +12,7 @@ import pytest
 
 from nnlab.config import load_config
 from nnlab.config_document import set_dotted
-from nnlab.sweep import EXECUTION_KEYS, HASH_OMITTED_AT_DEFAULT, config_hash, expand
+from nnlab.expansion import EXECUTION_KEYS, HASH_OMITTED_AT_DEFAULT, config_hash, expand
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 

@@ -8,7 +8,7 @@ import pytest
 
 from nnlab import store, summary
 from nnlab.config import validate
-from nnlab.sweep import expand
+from nnlab.expansion import expand
 
 from helpers import TINY, merge
 

@@ -11,7 +11,7 @@ from nnlab.config import ExperimentConfig, validate
 from nnlab.config_document import add_sweep_axes, split_values
 from nnlab.config_sweep import SweepConfig, parse_sweep
 from nnlab.errors import ConfigError
-from nnlab.sweep import expand, points
+from nnlab.expansion import expand, points
 
 from helpers import TINY, merge
 
@@ -107,7 +107,8 @@ def test_a_swept_seed_is_an_axis():
             [
                 "train.learnin_rate: unknown key (did you mean 'learning_rate'?); valid: epochs, "
                 "batch_size, optimizer, learning_rate, loss, metrics, early_stopping, lr_schedule, "
-                "capture, shuffle (sweep point train.learnin_rate=0.1)"
+                "capture, shuffle, save_model, checkpoint_every, callbacks (sweep point "
+                "train.learnin_rate=0.1)"
             ],
             id="unknown_path",
         ),
@@ -194,7 +195,7 @@ def test_command_line_axes_join_the_config_sweep():
 def test_expansion_imports_no_backend():
     code = (
         "import sys; sys.path.insert(0, 'tests'); from helpers import TINY, merge;"
-        "from nnlab.config import validate; from nnlab.sweep import expand;"
+        "from nnlab.config import validate; from nnlab.expansion import expand;"
         "s = expand(validate(merge(TINY, {'sweep': {'train.batch_size': [1, 2]}})));"
         "print(len(s), sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch') "
         "if m in sys.modules))"
@@ -262,9 +263,9 @@ def test_command_line_axes_leave_a_params_that_is_no_mapping_to_validation():
 # ---------------------------------------------------------------------------------------------
 # sweeps of many runs: counted before they are expanded, names the file system takes
 
-from nnlab import sweep as sweep_module  # noqa: E402
+from nnlab import expansion as sweep_module  # noqa: E402
 from nnlab.config_document import set_dotted  # noqa: E402
-from nnlab.sweep import MAX_ID_LENGTH, MAX_RUNS, check_size, count_runs  # noqa: E402
+from nnlab.expansion import MAX_ID_LENGTH, MAX_RUNS, check_size, count_runs  # noqa: E402
 
 
 def config_of(sweep, **changes):

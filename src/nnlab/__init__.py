@@ -1,6 +1,8 @@
 """nnlab: run Keras experiments that compare how training choices change learning.
 
-``nnlab.load(path)`` reads an experiment (or run) folder as an :class:`Experiment`
+``nnlab.run(config)`` and ``nnlab.sweep(config, params=...)`` train as the ``nnlab`` command
+does and return an :class:`Experiment`; ``nnlab.load(path)`` reads an experiment (or run)
+folder as one; ``nnlab.load_model(run_dir)`` gives a run's saved Keras model
 (``docs/api.md``). Importing nnlab imports no deep-learning backend, and nothing heavy until
 it is used.
 """
@@ -16,12 +18,34 @@ if TYPE_CHECKING:
     from nnlab.experiment import Experiment
 
 
-
 def load(path: Any) -> Experiment:
     """The experiment (or run) folder at ``path``, read as far as it got."""
     from nnlab.experiment import load as load_experiment
 
     return load_experiment(path)
+
+
+def run(config: Any, **options: Any) -> Any:
+    """Train every run of ``config`` (a path, a mapping or a config object), as ``nnlab
+    run``; returns the :class:`Experiment`. Options: see :func:`nnlab.api.run`."""
+    from nnlab import api
+
+    return api.run(config, **options)
+
+
+def sweep(config: Any, params: Any = None, **options: Any) -> Any:
+    """:func:`run` with sweep axes, as ``nnlab sweep -p``: ``params={"train.batch_size":
+    [16, 64]}``. Options: see :func:`nnlab.api.sweep`."""
+    from nnlab import api
+
+    return api.sweep(config, params, **options)
+
+
+def load_model(run_dir: Any) -> Any:
+    """The Keras model a run saved (``train.save_model``)."""
+    from nnlab import api
+
+    return api.load_model(run_dir)
 
 
 def __getattr__(name: str) -> Any:
@@ -32,4 +56,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'nnlab' has no attribute {name!r}")
 
 
-__all__ = ["ConfigError", "DataError", "Experiment", "NnlabError", "__version__", "load"]
+__all__ = ["ConfigError", "DataError", "Experiment", "NnlabError", "__version__", "load",
+           "load_model", "run", "sweep"]

@@ -1,5 +1,6 @@
 """Keras callbacks nnlab adds to every fit: the streamed history, the divergence stop, progress,
-and the callbacks that ``train.early_stopping`` and ``train.lr_schedule`` name.
+the callbacks that ``train.early_stopping`` and ``train.lr_schedule`` name, and the user's own
+(``train.callbacks``, and the objects given to ``nnlab.run``).
 
 Imported only by the training code, after ``backend.activate``.
 """
@@ -14,8 +15,9 @@ from typing import Any
 
 import keras
 
-from nnlab import names
+from nnlab import names, user_code
 from nnlab.config import TrainConfig
+from nnlab.errors import ConfigError
 from nnlab.store import RowFile
 
 
@@ -51,6 +53,15 @@ class HistoryWriter(keras.callbacks.Callback):
         row["epoch_seconds"] = round(seconds, 4)
         self.rows.append(row)
         self._file.write([[_fmt(row.get(c, math.nan)) for c in self.columns]])
+
+    def resume(self, columns: list[str], rows: list[dict[str, float]]) -> None:
+        """Start from a checkpoint's rows: history.csv holds them again, each once."""
+        self._file = RowFile(self.path, columns)
+        self.columns = list(columns)
+        self.rows = []
+        for row in rows:
+            self.rows.append(row)
+            self._file.write([[_fmt(row.get(c, math.nan)) for c in self.columns]])
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._lr = current_lr(self.model)
@@ -92,6 +103,20 @@ class DivergenceStop(keras.callbacks.Callback):
         if loss is not None and not math.isfinite(float(loss)):
             self.diverged_epoch = epoch + 1
             self.model.stop_training = True
+
+
+class LastWeights(keras.callbacks.Callback):
+    """Keeps the weights the model has when training ends, before early stopping (which runs
+    after it) restores the best ones; only when ``wanted`` (``save_model: final``)."""
+
+    def __init__(self, wanted: bool) -> None:
+        super().__init__()
+        self.wanted = wanted
+        self.weights: list[Any] | None = None
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self.wanted:
+            self.weights = self.model.get_weights()
 
 
 class EpochReporter(keras.callbacks.Callback):
@@ -155,3 +180,22 @@ def lr_schedule(cfg: TrainConfig) -> list[keras.callbacks.Callback]:
     fn = schedule_fn(cfg)
     assert fn is not None
     return [keras.callbacks.LearningRateScheduler(lambda epoch, lr: fn(epoch))]
+
+
+def user_callbacks(cfg: TrainConfig) -> list[keras.callbacks.Callback]:
+    """New instances of the callbacks ``train.callbacks`` names, then the objects the Python
+    API was given (``user_code.OBJECTS``, the same objects for every run)."""
+    made = []
+    for i, spec in enumerate(cfg.callbacks):
+        key = f"train.callbacks.{i}"
+        cls = user_code.load(spec.path, key, kind="class")
+        try:
+            obj = cls(**spec.args)
+        except Exception as e:
+            raise ConfigError(f"{key}: {spec.path} with args {spec.args} raised "
+                              f"{type(e).__name__}: {e}") from None  # fmt: skip
+        if not isinstance(obj, keras.callbacks.Callback):
+            raise ConfigError(f"{key}: {spec.path} makes a {type(obj).__name__}, "
+                              "not a keras.callbacks.Callback")  # fmt: skip
+        made.append(obj)
+    return made + list(user_code.OBJECTS)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from nnlab import commands
 from nnlab.cli_options import (
     BackendOpt,
     ConfigArg,
@@ -36,7 +35,7 @@ from nnlab.cli_options import (
     SetOpt,
     WorkersOpt,
 )  # fmt: skip
-from nnlab.errors import ConfigError, DataError, NnlabError
+from nnlab.errors import NnlabError
 from nnlab.version import __version__
 
 app = typer.Typer(
@@ -80,141 +79,37 @@ def _main(
     """Run Keras experiments that compare how training choices change learning."""
 
 
-def _prepare(
-    config: Path,
-    sets: list[str] | None,
-    cli_overrides: dict[str, Any],
-    *,
-    load_data: bool,
-    axes: list[str] | None = None,
-    mode: str | None = None,
-    dry_run: bool = False,
-    max_runs: int | None = None,
-) -> tuple[Any, dict[str, Any], list[Any], dict[str, Any]]:
-    """Everything ``run``, ``sweep`` and ``validate`` check before anything trains: the schema,
-    the number of runs (more than ``max_runs`` is refused before expanding) and every
-    expanded run, then (unless ``dry_run``) the backend and device, the Keras objects the
-    config names, and (with ``load_data``) each distinct dataset and whether the loss and
-    metrics fit its task. Each check runs once per distinct data section, train section and
-    builder, not once per run. Returns the config, raw doc, runs and device info."""
-    from nnlab.config import load_config
-    from nnlab.sweep import MAX_RUNS, expand
-
-    overrides = list(sets or [])
-    overrides += [f"{k}={v}" for k, v in cli_overrides.items() if v is not None]
-    cfg, doc = load_config(config, overrides, axes=axes or [], mode=mode)
-    specs = expand(cfg, MAX_RUNS if max_runs is None else max_runs)
-    from nnlab.fused import groups
-
-    groups.plan(specs, cfg.fused)  # an impossible `fused: true` is a config error
-    if dry_run:
-        return cfg, doc, specs, {}
-    from nnlab import backend, keras_objects
-
-    device = backend.activate(cfg.backend, cfg.device)
-    preflight = keras_objects.Preflight()
-    loaded: dict[str, Any] = {}  # the last dataset loaded: one in memory at a time
-    for spec in specs:
-        key = spec.config.data.model_dump_json()
-        if load_data and key not in loaded:
-            loaded = {key: _load_checked(spec)}  # a sweep's points come grouped by section
-        preflight.check(spec.config, loaded.get(key) if load_data else None)
-    return cfg, doc, specs, device
-
-
-def _load_checked(spec: Any) -> Any:
-    from nnlab.data import load_dataset
-
-    try:
-        return load_dataset(spec.config.data, spec.seed)
-    except NnlabError:
-        raise
-    except Exception as e:  # a loader bug or an unforeseen file: still a data problem
-        raise DataError(
-            f"data: loading {spec.config.data.name} failed: {type(e).__name__}: {e}"
-        ) from e
-
-
-def _check_writable(out_dir: Path) -> None:
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".nnlab-write-test-"):
-            pass
-    except OSError as e:
-        raise ConfigError(f"--out: cannot write to {out_dir} ({e.strerror or e})") from None
-
-
-@dataclass(frozen=True)
-class Where:
-    """Where the runs of a command train: the command line's launcher options."""
-
-    workers: int | None = None
-    launcher: str | None = None
-    ray_address: str | None = None
-    gpus_per_run: float = 0.0
-
-
-def _make_launcher(cfg: Any, where: Where, device_info: dict[str, Any], run_end: Any) -> Any:
-    from nnlab import launchers
-
-    if cfg.launcher == "ray":
-        launchers.require_ray()
-        if cfg.device == "gpu" and not where.gpus_per_run:
-            raise ConfigError("--gpus-per-run: device gpu on Ray needs the share of a GPU each "
-                              "run reserves (1 for a whole GPU, 0.25 packs four runs on one)")
-        launcher = launchers.RayLauncher(where.workers, where.ray_address, where.gpus_per_run,
-                                         run_end=run_end)  # fmt: skip
-        launcher.connect()  # an address that does not answer: exit 2, nothing written
-        return launcher
-    if where.ray_address or where.gpus_per_run:
-        flag = "--ray-address" if where.ray_address else "--gpus-per-run"
-        raise ConfigError(f"{flag}: only with --launcher ray (the launcher is local)")
-    return launchers.PoolLauncher(where.workers or 1, device_info, run_end=run_end)
-
-
 def _experiment(
-    config: Path, sets: list[str] | None, out_dir: Path, where: Where, backend: str | None,
-    device: str | None, repeats: int | None, force: bool, quiet: bool, dry_run: bool,
-    debug: bool, axes: list[str] | None = None, mode: str | None = None,
+    config: Path, sets: list[str] | None, out_dir: Path, where: commands.Where,
+    backend: str | None, device: str | None, repeats: int | None, force: bool, quiet: bool,
+    dry_run: bool, debug: bool, axes: list[str] | None = None, mode: str | None = None,
     max_runs: int | None = None, fused: bool | None = None,
 ) -> None:  # fmt: skip
     """What ``run`` and ``sweep`` do: check everything, then train every pending run."""
-    from nnlab import hooks
+    from nnlab import display, store
 
+    request = commands.Request(
+        config, list(sets or []), list(axes or []), mode, out_dir, where, backend, device,
+        repeats, fused, force, dry_run, max_runs,
+    )  # fmt: skip
     try:
-        overrides = {"backend": backend, "device": device, "repeats": repeats,
-                     "fused": None if fused is None else str(fused).lower(),
-                     "launcher": where.launcher}  # fmt: skip
-        cfg, doc, specs, device_info = _prepare(
-            config, sets, overrides, load_data=True, axes=axes, mode=mode, dry_run=dry_run,
-            max_runs=max_runs,
-        )  # fmt: skip
-        if not dry_run:
-            launcher = _make_launcher(cfg, where, device_info, hooks.run_end(len(specs)))
-            _check_writable(out_dir)
+        prepared = commands.check(request)
     except NnlabError as e:
         raise _fail(e, debug) from None
-    from nnlab import store
-
-    exp_dir = store.experiment_dir(out_dir, cfg.name)
+    exp_dir = store.experiment_dir(out_dir, prepared.cfg.name)
     if dry_run:
-        _print_dry_run(specs, exp_dir, force, cfg.fused)
+        _print_dry_run(prepared.specs, exp_dir, force, prepared.cfg.fused)
         raise typer.Exit(EXIT_OK)
-    from nnlab import display, execute
-
     try:
-        outcome = execute.execute(
-            specs, exp_dir, launcher, force=force, on_event=display.make_display(err, quiet),
-            experiment_end=hooks.finish_experiment, record=doc, fused=cfg.fused,
-        )  # fmt: skip
+        outcome = commands.train(request, prepared, display.make_display(err, quiet))
     except NnlabError as e:  # another command holds the experiment (nothing was touched),
         raise _fail(e, debug) from None  # or the Ray cluster could not train
     except OSError as e:  # the disk is full or the folder went away: say so, keep the rest
         if debug:
             raise
-        where = f" {e.filename}" if e.filename else ""
+        where_ = f" {e.filename}" if e.filename else ""
         err.print(
-            f"error: cannot write{where}: {e.strerror or e}; the runs recorded before it are "
+            f"error: cannot write{where_}: {e.strerror or e}; the runs recorded before it are "
             "kept (every record is written whole or not at all); free the space and run the "
             "same command again to finish the rest",
             markup=False,
@@ -262,7 +157,7 @@ def run(
     Results go to OUT/NAME/: summary.csv, plots/ and one folder per run with config.yaml,
     history.csv (a row per epoch, epoch 0 is the untrained model), result.json, env.json.
     """
-    where = Where(workers, launcher, ray_address, gpus_per_run)
+    where = commands.Where(workers, launcher, ray_address, gpus_per_run)
     _experiment(config, set_, out_dir, where, backend, device, repeats, force, quiet,
                 dry_run, debug, max_runs=max_runs, fused=fused)  # fmt: skip
 
@@ -308,7 +203,7 @@ def sweep(
 
     Example: nnlab sweep configs/pima.yaml -p train.batch_size=10,100,full --repeats 3
     """  # fmt: skip
-    where = Where(workers, launcher, ray_address, gpus_per_run)
+    where = commands.Where(workers, launcher, ray_address, gpus_per_run)
     _experiment(config, set_, out_dir, where, backend, device, repeats, force, quiet,
                 dry_run, debug, axes=param or [], mode=mode, max_runs=max_runs,
                 fused=fused)  # fmt: skip
@@ -368,7 +263,8 @@ def validate(
 ) -> None:  # fmt: skip
     """Check a config (and its --set overrides) without training; print how many runs it has."""
     try:
-        cfg, _, specs, _ = _prepare(config, set_, {}, load_data=False, max_runs=max_runs)
+        cfg, _, specs, _ = commands.prepare(config, set_, {}, load_data=False,
+                                            max_runs=max_runs)
     except NnlabError as e:
         raise _fail(e, debug) from None
     n = len(specs)

@@ -19,23 +19,11 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from nnlab import config_document as edits
 from nnlab import names
-from nnlab.config_document import (
-    absolutise_paths,
-    add_sweep_axes,
-    parse_assignment,
-    read_yaml,
-    set_dotted,
-)
 from nnlab.config_errors import format_errors
 from nnlab.config_sweep import SweepConfig
 from nnlab.errors import ConfigError
@@ -66,7 +54,7 @@ class _Strict(BaseModel):
     # a number in the config is finite: .inf and .nan are refused wherever a number goes
     model_config = ConfigDict(extra="forbid", validate_assignment=False, allow_inf_nan=False)
 
-    @model_validator(mode="before")
+    @pydantic.model_validator(mode="before")
     @classmethod
     def _no_bool_numbers(cls, data: Any) -> Any:
         """YAML's ``yes``/``true`` is not a number: pydantic would read it as 1."""
@@ -123,7 +111,7 @@ class DataConfig(_Strict):
     target: str | int | None = None
     task: Literal["auto", "binary", "multiclass", "regression"] = "auto"
 
-    @model_validator(mode="after")
+    @pydantic.model_validator(mode="after")
     def _keys_fit_the_dataset(self) -> DataConfig:
         problems = []
         own = {
@@ -174,7 +162,7 @@ class InitializerSpec(_Strict):
     def _known(cls, v: str) -> str:
         return _check_name("initializer", names.snake_case(v), names.INITIALIZERS)
 
-    @model_validator(mode="after")
+    @pydantic.model_validator(mode="after")
     def _finite_numbers(self) -> InitializerSpec:
         _finite_arguments(self.model_extra)
         return self
@@ -214,7 +202,7 @@ class ModelConfig(_Strict):
             raise ValueError(f"must look like 'path/to/file.py:function', got {v!r}")
         return v
 
-    @model_validator(mode="after")
+    @pydantic.model_validator(mode="after")
     def _keys_fit_the_kind(self) -> ModelConfig:
         if self.kind == "custom" and self.builder is None:
             raise ValueError("builder: required for model.kind custom ('file.py:function')")
@@ -241,7 +229,7 @@ class OptimizerSpec(_Strict):
     def _known(cls, v: str) -> str:
         return _check_name("optimizer", v.lower(), names.OPTIMIZERS)
 
-    @model_validator(mode="after")
+    @pydantic.model_validator(mode="after")
     def _no_learning_rate(self) -> OptimizerSpec:
         if "learning_rate" in (self.model_extra or {}):
             raise ValueError("learning_rate: set train.learning_rate instead")
@@ -298,6 +286,21 @@ Schedule = Annotated[
 DEFAULT_METRICS = {"classification": ["accuracy"], "regression": ["mae"]}
 
 
+class CallbackSpec(_Strict):
+    """One of the user's own Keras callbacks: ``FILE.py:Class`` (relative to the config) or
+    ``package.module:Class``, made with ``args`` as keyword arguments."""
+
+    path: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("path")
+    @classmethod
+    def _form(cls, v: str) -> str:
+        if not re.fullmatch(r"[^:]+:[A-Za-z_]\w*", v):
+            raise ValueError(f"must look like 'file.py:Class' or 'package.module:Class', got {v!r}")
+        return v
+
+
 def logged_keys(metrics: list[str] | dict[str, list[str]]) -> list[str]:
     """The history columns a run logs: loss and metrics, each also with ``val_``. Given the
     task defaults (a dict), every key any task could log."""
@@ -318,6 +321,14 @@ class TrainConfig(_Strict):
     lr_schedule: Schedule | None = None
     capture: list[Literal["weights", "gradients", "batches"]] = Field(default_factory=list)
     shuffle: bool = True  # fit's shuffle: a new batch order every epoch
+    save_model: Literal["none", "best", "final"] = "none"  # model.keras in the run folder
+    checkpoint_every: Annotated[int, Field(gt=0)] | None = None  # epochs between checkpoints
+    callbacks: list[CallbackSpec] = Field(default_factory=list)  # the user's own
+
+    @field_validator("callbacks", mode="before")
+    @classmethod
+    def _callback_strings(cls, v: Any) -> Any:
+        return [{"path": c} if isinstance(c, str) else c for c in v] if isinstance(v, list) else v
 
     @field_validator("optimizer")
     @classmethod
@@ -347,9 +358,11 @@ class TrainConfig(_Strict):
             raise ValueError(f"lists a metric twice: {v}")
         return v
 
-    @model_validator(mode="after")
-    def _monitors_are_logged(self) -> TrainConfig:
+    @pydantic.model_validator(mode="after")
+    def _consistent(self) -> TrainConfig:
         problems = self.unlogged_monitors()
+        if self.checkpoint_every and self.capture:  # a resumed run's captures would restart
+            problems.append("checkpoint_every: cannot be combined with train.capture")
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -402,7 +415,7 @@ class ExperimentConfig(_Strict):
     def _resolve_backend(cls, v: str) -> str:
         return default_backend() if v == "auto" else v
 
-    @model_validator(mode="after")
+    @pydantic.model_validator(mode="after")
     def _model_fits_data(self) -> ExperimentConfig:
         if self.model.kind in ("lenet5", "cnn") and self.data.name not in IMAGE_DATASETS:
             raise ValueError(
@@ -447,24 +460,30 @@ def validate(doc: dict[str, Any]) -> ExperimentConfig:
 
 
 def load_config(
-    path: str | Path,
+    path: str | Path | dict[str, Any] | ExperimentConfig,
     overrides: list[str] | tuple[str, ...] = (),
     name: str | None = None,
     axes: list[str] | tuple[str, ...] = (),
     mode: str | None = None,
 ) -> tuple[ExperimentConfig, dict[str, Any]]:
-    """Read, override and validate a config file; returns the config and the raw document.
+    """Read, override and validate a config; returns the config and the raw document.
 
-    The raw document (with overrides and command-line sweep axes applied, builder paths made
+    ``path`` is a YAML file, or (from the Python API) a mapping with the file's content or an
+    ``ExperimentConfig``; relative paths in those are relative to the working directory. The
+    raw document (with overrides and command-line sweep axes applied, builder paths made
     absolute) is what ``experiment.yaml`` records. ``name`` defaults to the file's stem.
     """
-    p = Path(path)
-    doc = read_yaml(p)
-    doc = copy.deepcopy(doc)
+    if isinstance(path, ExperimentConfig):
+        doc, base = path.model_dump(mode="json", exclude_unset=True), Path.cwd()
+    elif isinstance(path, dict):
+        doc, base = copy.deepcopy(path), Path.cwd()
+    else:
+        p = Path(path)
+        doc, base = copy.deepcopy(edits.read_yaml(p)), p.resolve().parent
+        doc.setdefault("name", name or re.sub(r"[^A-Za-z0-9._-]", "-", p.stem))
     for item in overrides:
-        key, value = parse_assignment(item)
-        set_dotted(doc, key, value)
-    add_sweep_axes(doc, list(axes), mode)
-    doc.setdefault("name", name or re.sub(r"[^A-Za-z0-9._-]", "-", p.stem))
-    absolutise_paths(doc, p.resolve().parent)
+        key, value = edits.parse_assignment(item)
+        edits.set_dotted(doc, key, value)
+    edits.add_sweep_axes(doc, list(axes), mode)
+    edits.absolutise_paths(doc, base)
     return validate(doc), doc

@@ -121,6 +121,9 @@ def absolutise_paths(doc: dict[str, Any], base: Path) -> None:
         data["path"] = _resolve(data["path"], base)
     if isinstance(model, dict) and isinstance(model.get("builder"), str):
         model["builder"] = _resolve_builder(model["builder"], base)
+    train = doc.get("train")
+    if isinstance(train, dict) and isinstance(train.get("callbacks"), list):
+        train["callbacks"] = [_resolve_callback(c, base) for c in train["callbacks"]]
     for block in setting_maps(doc.get("sweep")):
         for key, fix in (("data.path", _resolve), ("model.builder", _resolve_builder)):
             value = block.get(key)
@@ -135,6 +138,17 @@ def _resolve_builder(spec: str, base: Path) -> str:
         return spec
     file, _, func = spec.rpartition(":")
     return f"{_resolve(file, base)}:{func}"
+
+
+def _resolve_callback(entry: Any, base: Path) -> Any:
+    """A callback naming a file (``x.py:Class``) gets the file's absolute path."""
+    from nnlab.user_code import is_file
+
+    if isinstance(entry, str) and ":" in entry and is_file(entry):
+        return _resolve_builder(entry, base)
+    if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+        return {**entry, "path": _resolve_callback(entry["path"], base)}
+    return entry
 
 
 def _resolve(path: str, base: Path) -> str:

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from nnlab import events, stopping, store, summary
+from nnlab.expansion import RunSpec
 from nnlab.fused import groups
 from nnlab.launchers import InlineLauncher, Launcher, Unit
 from nnlab.lock import experiment_lock
-from nnlab.sweep import RunSpec
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -96,6 +97,30 @@ class Experiment:
             raise NnlabError(f"{self.path}: no completed run has {column}")
         maximize = is_maximized(column.removeprefix("best_").removeprefix("final_"))
         return counted.loc[values.idxmax() if maximize else values.idxmin()]
+
+    def plot(self, kind: str = "curves") -> Any:
+        """Matplotlib figures of the plots ``nnlab plot`` draws, returned instead of written.
+
+        ``kind`` is a plot's name, for one figure (``curves_loss``, ``heatmap_...``,
+        ``best_val_accuracy_vs_batch_size``; of a run: ``learning_curves``,
+        ``decision_boundary``), or the start of names for a list of them (``curves`` every
+        metric's comparison, ``all`` every plot). Unknown names raise ``NnlabError`` listing
+        the valid ones."""
+        from nnlab import plots
+        from nnlab.plots import draw
+
+        with draw.kept_figures() as figures:
+            if self.is_run:
+                plots.plot_run(self.path)
+            else:
+                plots.plot_experiment(self.path)
+        if kind in figures:
+            return figures[kind]
+        family = [fig for name, fig in figures.items() if kind == "all" or name.startswith(kind)]
+        if not family:
+            valid = ", ".join(["all", *figures]) if figures else "none yet"
+            raise NnlabError(f"kind: no plot {kind!r} in {self.path}; valid: {valid}")
+        return family
 
     def report(self) -> Path:
         """Write report.md and report.html (as ``nnlab report``); returns the HTML's path."""

@@ -15,8 +15,8 @@ from typing import Any
 
 from nnlab import store
 from nnlab.execute import Outcome
+from nnlab.expansion import RunSpec
 from nnlab.launchers import RunEnd
-from nnlab.sweep import RunSpec
 
 
 def plot_run(run_dir: Path, result: dict[str, Any]) -> None:

@@ -106,6 +106,10 @@ class Preflight:
             problems = problems + self._once(
                 ("builder", config.model.builder), self._loads_builder, config
             )
+        if config.train.callbacks:
+            problems = problems + self._once(
+                ("callbacks", _key_list(config.train.callbacks)), _makes_callbacks, config
+            )
         if data is None:
             if problems:
                 raise ConfigError(*problems)
@@ -163,6 +167,21 @@ class Preflight:
         except ConfigError as e:
             return list(e.problems)
         return []
+
+
+def _key_list(specs: list[Any]) -> str:
+    return "[" + ",".join(s.model_dump_json() for s in specs) + "]"
+
+
+def _makes_callbacks(config: ExperimentConfig) -> list[str]:
+    """Each of ``train.callbacks`` imports and makes a Keras callback with its args."""
+    from nnlab.callbacks import user_callbacks
+
+    try:
+        user_callbacks(config.train)
+    except ConfigError as e:
+        return list(e.problems)
+    return []
 
 
 def _key(spec: Any) -> Any:

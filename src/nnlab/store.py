@@ -28,6 +28,8 @@ HISTORY_FILE = "history.csv"
 RESULT_FILE = "result.json"
 ENV_FILE = "env.json"
 BOUNDARY_FILE = "boundary.csv"
+MODEL_FILE = "model.keras"  # train.save_model
+CHECKPOINT_FILE = "checkpoint.pkl"  # train.checkpoint_every: removed when the run ends
 EXPERIMENT_FILE = "experiment.yaml"
 SUMMARY_FILE = "summary.csv"
 # what train.capture writes
@@ -194,12 +196,12 @@ def read_json(path: str | Path) -> dict[str, Any] | None:
 def begin_run(run_dir: Path, run_config: dict[str, Any], result: dict[str, Any]) -> None:
     """Before a run trains: its folder, its resolved ``config.yaml``, a ``running`` result
     (so a crash leaves a record that resume re-runs), and no files of an earlier attempt:
-    its curves, environment, boundary, captures and plots."""
+    its curves, environment, boundary, captures, saved model and plots."""
     run_dir.mkdir(parents=True, exist_ok=True)
     write_yaml(run_dir / CONFIG_FILE, run_config)
     write_json(run_dir / RESULT_FILE, result)
     for stale in (HISTORY_FILE, ENV_FILE, BOUNDARY_FILE, WEIGHTS_FILE, GRADIENTS_FILE,
-                  BATCHES_FILE):  # fmt: skip
+                  BATCHES_FILE, MODEL_FILE):  # fmt: skip
         (run_dir / stale).unlink(missing_ok=True)
     for png in (run_dir / PLOTS_DIR).glob("*.png"):
         png.unlink(missing_ok=True)

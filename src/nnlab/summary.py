@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from nnlab import store
-from nnlab.sweep import RunSpec
+from nnlab.expansion import RunSpec
 
 LEADING = ("seed", "status", "epochs_run")
 TRAILING = ("best_epoch", "wall_s", "diagnosis")

@@ -19,10 +19,20 @@ from typing import Any
 import keras
 import numpy as np
 
-from nnlab import backend, callbacks, capture, diagnose, envinfo, keras_objects, names, store
+from nnlab import (
+    backend,
+    callbacks,
+    capture,
+    checkpoint,
+    diagnose,
+    envinfo,
+    keras_objects,
+    names,  # fmt: skip
+    store,
+)
 from nnlab.data import Dataset, load_dataset
+from nnlab.expansion import RunSpec
 from nnlab.models import build_model, is_regularized
-from nnlab.sweep import RunSpec
 
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # a write failed for want of space, not the run
 EVAL_BATCH = 1024  # evaluation batch size: larger is faster and gives the same means
@@ -52,6 +62,11 @@ def run(
     config = spec.config
     t_start = time.perf_counter()
     result: dict[str, Any] = {"run_id": spec.run_id, "status": store.RUNNING, "started": now()}
+    saved = None
+    if config.train.checkpoint_every:  # an interrupted attempt's: go on from there
+        saved = checkpoint.load(run_dir / store.CHECKPOINT_FILE)
+        if saved is not None:
+            result["resumed_from_epoch"] = saved["epochs_done"]
     store.begin_run(run_dir, config.run_dict(), result)
     writer = callbacks.HistoryWriter(run_dir / store.HISTORY_FILE)
     captured: list[capture.Capture] = []
@@ -60,7 +75,7 @@ def run(
         backend.set_seed(spec.seed, config.backend)
         store.write_json(run_dir / store.ENV_FILE, envinfo.collect(config))
         data = load_dataset(config.data, spec.seed)
-        model, info = _fit(spec, data, writer, report, run_dir, captured)
+        model, info, last_weights = _fit(spec, data, writer, report, run_dir, captured, saved)
         result.update(info)
         if (
             data.raw_train is not None
@@ -70,6 +85,9 @@ def run(
             write_boundary(model, data, run_dir / store.BOUNDARY_FILE)
         if on_trained is not None:
             on_trained(model, data)
+        if config.train.save_model != "none" and result["status"] == store.COMPLETED:
+            result["model"] = save_model(model, run_dir, result["weights_epoch"],
+                                         len(writer.rows) - 1, last_weights)  # fmt: skip
     except KeyboardInterrupt:
         result.update(status=store.INTERRUPTED, error="interrupted by the user (Ctrl-C)")
         raise
@@ -90,6 +108,8 @@ def run(
         for cap in captured:
             cap.close()
         conclude(result, writer, config)
+        if result["status"] != store.INTERRUPTED:  # it ended: a new attempt starts over
+            (run_dir / store.CHECKPOINT_FILE).unlink(missing_ok=True)
         result["wall_s"] = round(time.perf_counter() - t_start, 3)
         result["finished"] = now()
         store.write_json(run_dir / store.RESULT_FILE, result)
@@ -130,10 +150,13 @@ def _fit(
     report: Reporter | None,
     run_dir: Path,
     captured: list[capture.Capture],
-) -> tuple[keras.Model, dict[str, Any]]:
-    """Compile, evaluate the untrained model (epoch 0), fit; returns the model and what the
-    result records about the fit (status, timings, sizes, test metrics). The capture, when
-    ``train.capture`` asks for one, is appended to ``captured`` for the caller to close."""
+    saved: dict[str, Any] | None = None,
+) -> tuple[keras.Model, dict[str, Any], list[Any] | None]:
+    """Compile, evaluate the untrained model (epoch 0), fit; returns the model, what the
+    result records about the fit (status, timings, sizes, test metrics), and the last epoch's
+    weights when early stopping restored others and ``save_model: final`` wants them. The
+    capture, when ``train.capture`` asks for one, is appended to ``captured`` for the caller
+    to close. ``saved`` is the checkpoint to resume from (``train.checkpoint_every``)."""
     config, train = spec.config, spec.config.train
     model = build_model(config, data)
     model.compile(
@@ -148,9 +171,13 @@ def _fit(
 
     info: dict[str, Any] = {"regularized": is_regularized(model)}
     t0 = time.perf_counter()
-    logs = _evaluate(model, data.x_train, y_train, eval_batch)
-    logs.update({f"val_{k}": v for k, v in _evaluate(model, data.x_val, y_val, eval_batch).items()})
-    writer.write_row(0, logs, callbacks.current_lr(model), time.perf_counter() - t0)
+    if saved is None:
+        logs = _evaluate(model, data.x_train, y_train, eval_batch)
+        val_logs = _evaluate(model, data.x_val, y_val, eval_batch)
+        logs.update({f"val_{k}": v for k, v in val_logs.items()})
+        writer.write_row(0, logs, callbacks.current_lr(model), time.perf_counter() - t0)
+    else:
+        writer.resume(saved["columns"], saved["rows"])
     cbs: list[keras.callbacks.Callback] = []
     if train.capture:
         loss = keras_objects.loss_name(train, data)
@@ -162,36 +189,68 @@ def _fit(
 
     guard = callbacks.DivergenceStop()
     stopper = callbacks.early_stopping(train)
+    last = callbacks.LastWeights(train.save_model == "final" and bool(stopper))
+    schedule = callbacks.lr_schedule(train)
     cbs = [
-        *callbacks.lr_schedule(train),  # first: it sets the rate the writer records
+        *schedule,  # first: it sets the rate the writer records
         *cbs,
         writer,
         guard,
+        last,  # before the stopper, which restores the best weights when training ends
         *stopper,
     ]
+    fit_data: dict[str, Any] = {"x": data.x_train, "y": y_train, "batch_size": batch,
+                                "shuffle": train.shuffle}  # fmt: skip
+    if train.checkpoint_every:  # before the reporter: its event carries the checkpoint
+        order = checkpoint.EpochOrder(data.x_train, y_train, batch, spec.seed, train.shuffle)
+        fit_data = {"x": order, "shuffle": False}
+        cbs.append(checkpoint.Checkpointer(train.checkpoint_every,
+                                           run_dir / store.CHECKPOINT_FILE, order,
+                                           [*schedule, *stopper], writer, saved))  # fmt: skip
+        if saved is not None:
+            checkpoint.restore(model, saved)
     if report is not None:
         cbs.append(callbacks.EpochReporter(report))
+    cbs += callbacks.user_callbacks(train)  # they see the logs as the history has them
     t_fit = time.perf_counter()
     model.fit(
-        data.x_train,
-        y_train,
-        batch_size=batch,
+        **fit_data,
         epochs=train.epochs,
+        initial_epoch=saved["epochs_done"] if saved else 0,
         validation_data=(data.x_val, y_val),
         validation_batch_size=eval_batch,
         callbacks=cbs,
-        shuffle=train.shuffle,
         verbose=0,
     )
     out: dict[str, Any] = {**info, "fit_s": round(time.perf_counter() - t_fit, 3)}
     out.update(fit_facts(data, train, batch))
     out.update(fit_ending(guard, stopper, len(writer.rows)))
     if out["status"] == store.DIVERGED:
-        return model, out
+        return model, out, None
     if data.x_test is not None and data.y_test is not None:
         y_test = keras_objects.prepare_labels(data.y_test, train, data)
         out["test"] = _evaluate(model, data.x_test, y_test, eval_batch)
-    return model, out
+    return model, out, last.weights
+
+
+def save_model(
+    model: keras.Model, run_dir: Path, weights_epoch: int, last_epoch: int,
+    last_weights: list[Any] | None,
+) -> dict[str, Any]:  # fmt: skip
+    """Write ``model.keras`` (whole: a half-written file never has the name) and return what
+    the result records of it: which weights (``best``: those early stopping restored, or
+    ``final``: the last epoch's), of which epoch, and its size in bytes. The model holds the
+    weights of ``weights_epoch``; ``last_weights`` replace them (``save_model: final`` after
+    early stopping restored the best)."""
+    if last_weights is not None:
+        model.set_weights(last_weights)
+        weights_epoch = last_epoch
+    path = run_dir / store.MODEL_FILE
+    tmp = run_dir / f".{store.MODEL_FILE}.tmp.keras"  # Keras wants the .keras suffix
+    model.save(tmp)
+    tmp.replace(path)
+    return {"file": store.MODEL_FILE, "weights": "final" if weights_epoch == last_epoch else "best",
+            "epoch": weights_epoch, "bytes": path.stat().st_size}  # fmt: skip
 
 
 def fit_facts(data: Dataset, train: Any, batch: int) -> dict[str, Any]:

@@ -18,8 +18,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from nnlab import user_code
 from nnlab.errors import ConfigError
-from nnlab.sweep import EXECUTION_KEYS, LABEL_KEYS, RunSpec, without_keys
+from nnlab.expansion import EXECUTION_KEYS, LABEL_KEYS, RunSpec, without_keys
 
 # what a member may hold on its own (dotted keys of the run config)
 MEMBER_KEYS = ("seed", "train.learning_rate", "model.initializer", "train.early_stopping",
@@ -78,6 +79,10 @@ def why_not_fused(spec: RunSpec) -> str | None:
     config = spec.config
     if config.backend != "jax":
         return f"backend is {config.backend}; fused groups run on JAX (backend: jax or auto)"
+    if config.train.checkpoint_every:
+        return "train.checkpoint_every: checkpointed runs train on Keras fit, one at a time"
+    if config.train.callbacks or user_code.OBJECTS:
+        return "the user's own callbacks (train.callbacks) run on Keras fit, one run at a time"
     return None
 
 

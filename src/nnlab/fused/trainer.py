@@ -28,11 +28,11 @@ import numpy as np
 from nnlab import backend, callbacks, capture, envinfo, keras_objects, store, train
 from nnlab.data import Dataset, load_dataset
 from nnlab.events import OnEvent, RunFinished, RunStarted
+from nnlab.expansion import RunSpec
 from nnlab.fused.members import Member, MemberModel
 from nnlab.fused.numbers import Numbers
 from nnlab.fused.program import Program, Stacked
 from nnlab.models import build_model, is_regularized
-from nnlab.sweep import RunSpec
 
 RunEnd = Callable[[Path, dict[str, Any]], None]
 Reporter = Callable[[int, dict[str, Any]], None]
@@ -281,7 +281,25 @@ class _Group:
                 if grids is not None:
                     train.write_boundary_values(grids[k], pred[k], datas[k],
                                                 self.run_dir(k) / store.BOUNDARY_FILE)  # fmt: skip
+                if self.specs[k].config.train.save_model != "none":
+                    out["model"] = self._save(k, models[k], state, final, out["weights_epoch"])
             self.results[k].update(out)
+
+    def _save(
+        self, k: int, model: keras.Model, last: Any, best: Any, weights_epoch: int
+    ) -> dict[str, Any]:
+        """Member k's weights (``best``: early stopping's restored ones, else the last) in its
+        own Keras model, compiled as a separate run compiles it, saved as that run saves."""
+        spec, data = self.specs[k], self.datas[k]
+        cfg = spec.config.train
+        last_epoch = len(self.members[k].writer.rows) - 1
+        if cfg.save_model == "final":
+            weights_epoch = last_epoch
+        _sync(model, last if weights_epoch == last_epoch else best, k)
+        model.compile(optimizer=keras_objects.make_optimizer(cfg),
+                      loss=keras_objects.loss_name(cfg, data),
+                      metrics=keras_objects.make_metrics(cfg, data))  # fmt: skip
+        return train.save_model(model, self.run_dir(k), weights_epoch, last_epoch, None)
 
 
 def _row(logs: dict[str, np.ndarray], k: int) -> dict[str, float]:

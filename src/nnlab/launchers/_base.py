@@ -16,7 +16,7 @@ from typing import Any
 
 from nnlab import stopping
 from nnlab.events import EpochEnded, Notice, OnEvent, RunFinished, RunStarted
-from nnlab.sweep import RunSpec
+from nnlab.expansion import RunSpec
 
 # called in the process that trained a run, after its record is written (the caller's hook:
 # the CLI draws the run's plots); it must be a module-level function, so workers can get it

@@ -166,7 +166,8 @@ def _env_vars(gpus_per_run: float) -> dict[str, str]:
 
 
 def shipped(specs: list[Any]) -> Shipped:
-    """The file-read data sets and the builder sources that ``specs`` need, read once."""
+    """The file-read data sets, and the sources of the builder and callback files, that
+    ``specs`` need, read once."""
     from nnlab.data import load_raw, raw_key
     from nnlab.models import builder_sources
 
@@ -175,11 +176,23 @@ def shipped(specs: list[Any]) -> Shipped:
         key = raw_key(spec.config.data)
         if key not in raws:
             raws[key] = load_raw(spec.config.data)
-    builders = builder_sources(sorted({s.config.model.builder for s in specs
-                                       if s.config.model.builder}))  # fmt: skip
+    refs = {s.config.model.builder for s in specs if s.config.model.builder}
+    refs |= {c.path for s in specs for c in s.config.train.callbacks}  # the user's callbacks
+    builders = builder_sources(sorted(refs))
     from nnlab.envinfo import about_command
 
     return Shipped({k: v for k, v in raws.items() if v is not None}, builders, about_command())
+
+
+def checkpoints(exp_dir: Path, unit: Any) -> dict[str, bytes]:
+    """The checkpoint of each run of ``unit`` that left one (``train.checkpoint_every``), for
+    the actor that trains it next to resume from."""
+    out = {}
+    for spec in unit.specs:
+        path = exp_dir / spec.run_id / store.CHECKPOINT_FILE
+        if spec.config.train.checkpoint_every and path.is_file():
+            out[spec.run_id] = path.read_bytes()
+    return out
 
 
 class _Session:
@@ -271,7 +284,9 @@ class _Session:
                 return
             if slot.gen is None and slot.dead is None and slot.retry_at <= now:
                 slot.unit = self.todo.popleft()
-                slot.gen = slot.actor.train.remote(slot.unit, self.launcher.run_end, self.shipped)
+                carried = checkpoints(self.exp_dir, slot.unit)
+                slot.gen = slot.actor.train.remote(slot.unit, self.launcher.run_end, self.shipped,
+                                                   carried)  # fmt: skip
                 slot.sent_at, slot.heard, slot.settled = now, False, 0
                 self.busy[slot.gen] = slot
 
@@ -333,6 +348,8 @@ class _Session:
         if run_dir is not None and message.changes:
             apply(run_dir, message.changes)
         if isinstance(event, RunFinished):
+            if event.result.get("status") != store.INTERRUPTED:  # it ended: no resuming it
+                (self.exp_dir / event.run_id / store.CHECKPOINT_FILE).unlink(missing_ok=True)
             if event.run_id in slot.started:
                 slot.started.remove(event.run_id)
             slot.settled += 1

@@ -123,14 +123,19 @@ class Worker:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
     def train(
-        self, unit: Unit, run_end: RunEnd | None, shipped_refs: list[Any]
-    ) -> Iterator[Begun | Message | Crash]:
-        """Train ``unit`` in a thread, yielding its events as they come."""
+        self, unit: Unit, run_end: RunEnd | None, shipped_refs: list[Any],
+        checkpoints: dict[str, bytes] | None = None,
+    ) -> Iterator[Begun | Message | Crash]:  # fmt: skip
+        """Train ``unit`` in a thread, yielding its events as they come; ``checkpoints`` are
+        the driver's copies of its runs' checkpoints, to resume from."""
         if not self.busy.acquire(blocking=False):
             raise RuntimeError("this actor is training another unit")
         try:
             yield Begun(self.where)  # first: fetching the data may take a while
             self._supply(shipped_refs)
+            for run_id, data in (checkpoints or {}).items():
+                (self.watch.root / run_id).mkdir(parents=True, exist_ok=True)
+                store.atomic_write_bytes(self.watch.root / run_id / store.CHECKPOINT_FILE, data)
             yield from self._train(unit, run_end)
         finally:
             self.busy.release()

@@ -11,7 +11,9 @@ pyplot: no global figure registry to leak into, and no switching of the backend 
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,8 +56,27 @@ def new_figure(width: float, height: float) -> Figure:
     return fig
 
 
+# while not None (``kept_figures``), figures are kept here by name instead of written
+KEPT: dict[str, Figure] | None = None
+
+
+@contextlib.contextmanager
+def kept_figures() -> Iterator[dict[str, Figure]]:
+    """Within the block, :func:`save` writes nothing and keeps each figure by its file's stem
+    (``curves_val_loss``): the Python API returns them."""
+    global KEPT
+    KEPT = kept = {}
+    try:
+        yield kept
+    finally:
+        KEPT = None
+
+
 def save(fig: Figure, target: Path) -> Path:
     """Write ``fig`` to ``target`` atomically (its format from the suffix) and free it."""
+    if KEPT is not None:
+        KEPT[target.stem] = fig
+        return target
     with store.atomic_path(target) as tmp:
         fig.savefig(tmp, dpi=DPI, format=target.suffix.lstrip(".") or "png")
     fig.clear()

@@ -105,6 +105,7 @@ class Report:
     comparison_plots: list[Image]
     best_run: str | None
     best_run_plots: list[Image]
+    best_model: Note | None = None  # the best run's saved model (train.save_model)
     layer_tables: list[tuple[str, Table]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     # what a long table or list left out (nnlab.report.runs); None when nothing is
@@ -155,6 +156,19 @@ def _plot_key(path: Path) -> tuple[int, str]:
 def _images(directory: Path, base: Path) -> list[Path]:
     folder = directory / store.PLOTS_DIR
     return sorted(folder.glob("*.png"), key=_plot_key) if folder.is_dir() else []
+
+
+def _model_note(run_dir: Path | None, result: dict[str, Any] | None, base: Path) -> Note | None:
+    """A sentence that links the run's saved model, when it saved one."""
+    if run_dir is None or not (run_dir / store.MODEL_FILE).is_file():
+        return None
+    about = (result or {}).get("model") or {}
+    link = _link(run_dir / store.MODEL_FILE, base)
+    size = about.get("bytes")
+    said = f", {size / 1024:.0f} KiB" if isinstance(size, int) else ""
+    which = (f" ({about['weights']} weights, epoch {about.get('epoch')}{said})"
+             if about.get("weights") else "")  # fmt: skip
+    return Note(f"Saved model: {link}{which}; nnlab.load_model(run folder) loads it.", link)
 
 
 def _link(path: Path, base: Path) -> str:
@@ -379,6 +393,7 @@ def collect(directory: str | Path) -> Report:
         else []
     )
     best_plots = _run_images(run_dirs[best_id], base) if best_id in run_dirs else []
+    best_model = _model_note(run_dirs.get(best_id or ""), results.get(best_id or ""), base)
     if kind == "run":
         note = ""
     elif target:
@@ -415,6 +430,7 @@ def collect(directory: str | Path) -> Report:
         comparison_plots=comparison,
         best_run=best_id,
         best_run_plots=best_plots,
+        best_model=best_model,
         layer_tables=layer_tables,
         problems=problems,
         results_left_out=results_note,

@@ -185,6 +185,8 @@ def render_html(report: Report) -> str:
         h.append(f'<h3>{who}: <code>{_e(report.best_run)}</code></h3><div class="grid">')
         h += [_figure(image) for image in report.best_run_plots]
         h.append("</div>")
+    if report.best_model is not None:
+        h.append(f"<p>{_note(report.best_model)}</p>")
     if not report.comparison_plots and not report.best_run_plots:
         h.append("<p>No plots yet (<code>nnlab plot DIR</code> draws them).</p>")
 

@@ -125,6 +125,8 @@ def render_markdown(report: Report) -> str:
         md += [f"{who}:", ""]
         for image in report.best_run_plots:
             md += [f"![{image.caption}]({_md_url(image.link)})", "", f"_{image.caption}_", ""]
+    if report.best_model is not None:
+        md += [_md_note(report.best_model), ""]
     if not report.comparison_plots and not report.best_run_plots:
         md += ["No plots yet (`nnlab plot DIR` draws them).", ""]
 

@@ -157,13 +157,16 @@ LABEL_KEYS = frozenset({"name", "description"})
 # entries that are not config keys yet are reserved for when they become ones.
 EXECUTION_KEYS = frozenset({
     "device", "launcher", "workers", "fused",
-    "train.tensorboard", "train.save_model", "train.checkpoint_every",
+    "train.tensorboard", "train.save_model",
 })  # fmt: skip
 # keys added after run ids were first handed out, with their default (as run_dict writes it,
 # JSON values): a run config holding the default hashes as if the key did not exist, so
 # existing run ids stay; any other value changes the id. Register every new key that changes
 # the training here.
-HASH_OMITTED_AT_DEFAULT: dict[str, Any] = {"train.shuffle": True}
+# (a checkpointed run draws its batch order from its seed and epoch, not Keras' shuffle:
+# ``nnlab.checkpoint``)
+HASH_OMITTED_AT_DEFAULT: dict[str, Any] = {"train.shuffle": True, "train.callbacks": [],
+                                           "train.checkpoint_every": None}  # fmt: skip
 
 
 def config_hash(run_config: dict[str, Any]) -> str:
@@ -175,7 +178,7 @@ def config_hash(run_config: dict[str, Any]) -> str:
     file's contents, so editing it gives new runs.
 
     Not covered: ``LABEL_KEYS`` (name, description), ``EXECUTION_KEYS`` (device, and the
-    launcher, workers, fused, TensorBoard, saved-model and checkpoint keys), and each key of
+    launcher, workers, fused, TensorBoard and saved-model keys), and each key of
     ``HASH_OMITTED_AT_DEFAULT`` while it holds its default. ``repeats`` is not in a run
     config (each repeat has its own seed).
     """
@@ -183,6 +186,9 @@ def config_hash(run_config: dict[str, Any]) -> str:
     builder = (run_config.get("model") or {}).get("builder")
     if builder:
         kept["builder_sha256"] = _builder_sha(builder)
+    user = (run_config.get("train") or {}).get("callbacks")
+    if user:
+        kept["callbacks_sha256"] = _callback_shas(tuple(c["path"] for c in user))
     return hashlib.sha256(_json(kept).encode()).hexdigest()[:6]
 
 
@@ -192,6 +198,14 @@ def _stripped(run_config: dict[str, Any]) -> dict[str, Any]:
     for path, default in HASH_OMITTED_AT_DEFAULT.items():
         kept = _without(kept, path, only_if=default)
     return kept
+
+
+def _callback_shas(refs: tuple[str, ...]) -> list[str | None]:
+    """The SHA-256 of each callback file (None for a module's class): editing it gives new
+    runs, as for a builder."""
+    from nnlab import user_code
+
+    return [user_code.file_sha256(ref) for ref in refs]
 
 
 def _builder_sha(builder: str) -> str | None:
@@ -335,7 +349,7 @@ class _Resolver:
         self.cache: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
         self.fragments: dict[int | str, tuple[BaseModel, str]] = {}
         self.tops: dict[tuple[Any, ...], dict[str, str]] = {}
-        self.builders: dict[str, str | None] = {}
+        self.builders: dict[Any, Any] = {}  # builder or callback files -> their SHA-256
         # a sweep's values are the same objects point after point: each is written once
         self.memo: dict[int, tuple[Any, str, str | None]] = {}
 
@@ -426,6 +440,11 @@ class _Resolver:
             if builder not in self.builders:
                 self.builders[builder] = _builder_sha(builder)
             texts["builder_sha256"] = _json(self.builders[builder])
+        if resolved.train.callbacks:
+            refs = tuple(c.path for c in resolved.train.callbacks)
+            if refs not in self.builders:
+                self.builders[refs] = _callback_shas(refs)  # read once per command
+            texts["callbacks_sha256"] = _json(self.builders[refs])
         # what _json(kept) writes: keys sorted, no spaces
         text = "{" + ",".join(f"{_key_json(k)}:{texts[k]}" for k in sorted(texts)) + "}"
         return hashlib.sha256(text.encode()).hexdigest()[:6]

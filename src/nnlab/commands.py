@@ -1,0 +1,174 @@
+"""What ``run``, ``sweep`` and ``validate`` do, for the command line and the Python API alike:
+check everything before anything trains (:func:`prepare`), pick the launcher, and train the
+pending runs (:func:`train`). Problems are raised as ``NnlabError``; nothing here prints or
+exits (``cli`` and ``api`` decide how to say it). Joins both wings, like ``hooks``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nnlab import events
+from nnlab.errors import ConfigError, DataError, NnlabError
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where the runs of a command train: the launcher options."""
+
+    workers: int | None = None
+    launcher: str | None = None
+    ray_address: str | None = None
+    gpus_per_run: float = 0.0
+
+
+@dataclass
+class Request:
+    """One ``run`` or ``sweep``: the config (a path, a mapping or a config object), its
+    overrides and sweep axes, and how to run it."""
+
+    config: Any
+    sets: list[str] = field(default_factory=list)
+    axes: list[str] = field(default_factory=list)
+    mode: str | None = None
+    out: Path = Path("runs")
+    where: Where = field(default_factory=Where)
+    backend: str | None = None
+    device: str | None = None
+    repeats: int | None = None
+    fused: bool | None = None
+    force: bool = False
+    dry_run: bool = False
+    max_runs: int | None = None
+
+    def overrides(self) -> dict[str, Any]:
+        return {"backend": self.backend, "device": self.device, "repeats": self.repeats,
+                "fused": None if self.fused is None else str(self.fused).lower(),
+                "launcher": self.where.launcher}  # fmt: skip
+
+
+@dataclass
+class Prepared:
+    """A request checked: the config, the raw document, the runs, and the device."""
+
+    cfg: Any
+    doc: dict[str, Any]
+    specs: list[Any]
+    device: dict[str, Any]
+    launcher: Any = None
+
+
+def prepare(
+    config: Any,
+    sets: list[str] | None,
+    cli_overrides: dict[str, Any],
+    *,
+    load_data: bool,
+    axes: list[str] | None = None,
+    mode: str | None = None,
+    dry_run: bool = False,
+    max_runs: int | None = None,
+) -> tuple[Any, dict[str, Any], list[Any], dict[str, Any]]:
+    """Everything ``run``, ``sweep`` and ``validate`` check before anything trains: the schema,
+    the number of runs (more than ``max_runs`` is refused before expanding) and every
+    expanded run, then (unless ``dry_run``) the backend and device, the Keras objects the
+    config names, and (with ``load_data``) each distinct dataset and whether the loss and
+    metrics fit its task. Each check runs once per distinct data section, train section and
+    builder, not once per run. Returns the config, raw doc, runs and device info."""
+    from nnlab.config import load_config
+    from nnlab.expansion import MAX_RUNS, expand
+
+    overrides = list(sets or [])
+    overrides += [f"{k}={v}" for k, v in cli_overrides.items() if v is not None]
+    cfg, doc = load_config(config, overrides, axes=axes or [], mode=mode)
+    specs = expand(cfg, MAX_RUNS if max_runs is None else max_runs)
+    from nnlab.fused import groups
+
+    groups.plan(specs, cfg.fused)  # an impossible `fused: true` is a config error
+    if dry_run:
+        return cfg, doc, specs, {}
+    from nnlab import backend, keras_objects
+
+    device = backend.activate(cfg.backend, cfg.device)
+    preflight = keras_objects.Preflight()
+    loaded: dict[str, Any] = {}  # the last dataset loaded: one in memory at a time
+    for spec in specs:
+        key = spec.config.data.model_dump_json()
+        if load_data and key not in loaded:
+            loaded = {key: load_checked(spec)}  # a sweep's points come grouped by section
+        preflight.check(spec.config, loaded.get(key) if load_data else None)
+    return cfg, doc, specs, device
+
+
+def load_checked(spec: Any) -> Any:
+    """The dataset of ``spec``; a loader's unforeseen exception becomes a ``DataError``."""
+    from nnlab.data import load_dataset
+
+    try:
+        return load_dataset(spec.config.data, spec.seed)
+    except NnlabError:
+        raise
+    except Exception as e:  # a loader bug or an unforeseen file: still a data problem
+        raise DataError(
+            f"data: loading {spec.config.data.name} failed: {type(e).__name__}: {e}"
+        ) from e
+
+
+def check_writable(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".nnlab-write-test-"):
+            pass
+    except OSError as e:
+        raise ConfigError(f"--out: cannot write to {out_dir} ({e.strerror or e})") from None
+
+
+def make_launcher(cfg: Any, where: Where, device_info: dict[str, Any], run_end: Any) -> Any:
+    """The launcher ``where`` names; a launcher option that does not fit is a ConfigError."""
+    from nnlab import launchers
+
+    if cfg.launcher == "ray":
+        launchers.require_ray()
+        if cfg.device == "gpu" and not where.gpus_per_run:
+            raise ConfigError("--gpus-per-run: device gpu on Ray needs the share of a GPU each "
+                              "run reserves (1 for a whole GPU, 0.25 packs four runs on one)")
+        launcher = launchers.RayLauncher(where.workers, where.ray_address, where.gpus_per_run,
+                                         run_end=run_end)  # fmt: skip
+        launcher.connect()  # an address that does not answer: exit 2, nothing written
+        return launcher
+    if where.ray_address or where.gpus_per_run:
+        flag = "--ray-address" if where.ray_address else "--gpus-per-run"
+        raise ConfigError(f"{flag}: only with --launcher ray (the launcher is local)")
+    return launchers.PoolLauncher(where.workers or 1, device_info, run_end=run_end)
+
+
+def check(request: Request) -> Prepared:
+    """Every check of :func:`prepare`, then (unless a dry run) the launcher and the output
+    folder. Raises ``NnlabError``; nothing is written."""
+    from nnlab import hooks
+
+    cfg, doc, specs, device = prepare(
+        request.config, request.sets, request.overrides(), load_data=True, axes=request.axes,
+        mode=request.mode, dry_run=request.dry_run, max_runs=request.max_runs,
+    )  # fmt: skip
+    prepared = Prepared(cfg, doc, specs, device)
+    if not request.dry_run:
+        prepared.launcher = make_launcher(cfg, request.where, device, hooks.run_end(len(specs)))
+        check_writable(request.out)
+    return prepared
+
+
+def train(request: Request, prepared: Prepared, on_event: events.OnEvent) -> Any:
+    """Train the pending runs of a checked request; returns ``execute``'s outcome (the
+    comparison plots and report are drawn at the end). Ctrl-C finishes the bookkeeping and
+    the outcome says ``interrupted``; a full disk raises OSError after the summary."""
+    from nnlab import execute, hooks, store
+
+    exp_dir = store.experiment_dir(request.out, prepared.cfg.name)
+    return execute.execute(
+        prepared.specs, exp_dir, prepared.launcher, force=request.force, on_event=on_event,
+        experiment_end=hooks.finish_experiment, record=prepared.doc, fused=prepared.cfg.fused,
+    )  # fmt: skip
