@@ -263,3 +263,55 @@ def test_save_model_on_jax_fit_and_of_fused_members(tmp_path: Path) -> None:
     for key, (fused, weights, gap) in out.items():
         assert fused == key.startswith("True")
         assert weights == "best" and gap < 2e-3, key
+
+
+CTRL_C = """
+import json, os, signal, sys, threading, time
+from pathlib import Path
+import nnlab
+out = Path(sys.argv[1])
+config = {"name": "stop", "backend": "tensorflow", "repeats": 2,
+          "data": {"name": "circles", "n_samples": 400}, "model": {"hidden": [16]},
+          "train": {"epochs": 300, "batch_size": 4}}
+
+def press_ctrl_c():
+    while not any(len(p.read_text().splitlines()) > 4 for p in out.glob("stop/*/history.csv")):
+        time.sleep(0.05)
+    os.kill(os.getpid(), signal.SIGINT)
+
+threading.Thread(target=press_ctrl_c, daemon=True).start()
+try:
+    nnlab.run(config, out=out, quiet=True)
+    said = None
+except KeyboardInterrupt as e:
+    said = str(e)
+exp = nnlab.load(out / "stop")
+print(json.dumps({"said": said, "statuses": exp.statuses}))
+"""
+
+
+def test_ctrl_c_finishes_the_bookkeeping_then_raises_keyboard_interrupt(tmp_path: Path) -> None:
+    import json
+
+    out = subprocess.run([sys.executable, "-c", CTRL_C, str(tmp_path)], capture_output=True,
+                         text=True, timeout=600)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    said = json.loads(out.stdout.strip().splitlines()[-1])
+    assert said["said"] and "run the same call again" in said["said"]
+    assert list(said["statuses"].values()) == ["interrupted"]  # in summary.csv, recorded
+    assert len(list((tmp_path / "stop").glob("*/result.json"))) == 1  # the second never began
+
+
+def test_runs_with_user_callbacks_are_not_fused_and_the_plan_says_so() -> None:
+    from nnlab.config import validate
+    from nnlab.expansion import expand
+    from nnlab.fused import groups
+
+    doc = merge(TINY, {"backend": "jax", "repeats": 3,
+                       "train": {"callbacks": ["keras.callbacks:TerminateOnNaN"]}})  # fmt: skip
+    plan = groups.plan(expand(validate(doc)), "auto")
+    assert plan.groups == 0 and len(plan.units) == 3
+    assert plan.notes == ["not fused (3 runs): the user's own callbacks (train.callbacks) run "
+                          "on Keras fit, one run at a time"]  # fmt: skip
+    plain = groups.plan(expand(validate(merge(TINY, {"backend": "jax", "repeats": 3}))), "auto")
+    assert plain.groups == 1

@@ -69,6 +69,19 @@ def builder(source: str | None, ref: str = "b.py:build") -> Callable[[Path], dic
     return write
 
 
+def callback(source: str | None, entry: Any = "c.py:Cb") -> Callable[[Path], dict[str, Any]]:
+    def write(tmp: Path) -> dict[str, Any]:
+        if source is not None:
+            (tmp / "c.py").write_text(source)
+        if isinstance(entry, str) and entry.startswith("c.py"):
+            return {"train": {"callbacks": [str(tmp / entry)]}}
+        return {"train": {"callbacks": [entry]}}
+
+    return write
+
+
+CALLBACK = "import keras\nclass Cb(keras.callbacks.Callback):\n    pass\n"
+
 IMAGES = {"x_train": np.zeros((20, 28, 28), np.uint8), "y_train": np.arange(20) % 10,
           "x_test": np.zeros((10, 28, 28), np.uint8), "y_test": np.arange(10)}  # fmt: skip
 
@@ -260,6 +273,28 @@ CASES = [
         ["model.builder", "build"],
         files=builder("def make():\n    pass\n"),
     ),
+    # -- the user's own callbacks ------------------------------------------------------------
+    Case("callback_missing_file", ["train.callbacks.0", "file not found", "c.py"],
+         files=callback(None)),
+    Case("callback_syntax_error", ["train.callbacks.0", "syntax error at line 1"],
+         files=callback("class Cb(:\n")),
+    Case("callback_missing_class", ["train.callbacks.0", "no class 'Nope'", "Cb"],
+         files=callback(CALLBACK, "c.py:Nope")),
+    Case("callback_not_a_callback", ["train.callbacks.0", "not a keras.callbacks.Callback"],
+         files=callback(None, "collections:OrderedDict")),
+    Case("callback_bad_args", ["train.callbacks.0", "bogus"],
+         files=callback(CALLBACK, {"path": "keras.callbacks:EarlyStopping",
+                                   "args": {"bogus": 1}})),
+    Case("callback_no_module", ["train.callbacks.0", "cannot import module 'no_such_mod'"],
+         files=callback(None, "no_such_mod:Cb")),
+    Case("callback_form", ["train.callbacks.0.path", "package.module:Class"],
+         {"train": {"callbacks": ["just_a_name"]}}),
+    Case("callback_unknown_key", ["train.callbacks.0.class", "unknown key"],
+         {"train": {"callbacks": [{"class": "a:B"}]}}),
+    Case("checkpoint_with_capture", ["train.checkpoint_every", "train.capture"],
+         {"train": {"checkpoint_every": 5, "capture": ["weights"]}}),
+    Case("save_model_choice", ["train.save_model", "best", "final"],
+         {"train": {"save_model": "always"}}),
     # -- the command line ---------------------------------------------------------------------
     Case("set_without_equals", ["--set", "train.epochs"], args=["--set", "train.epochs"]),
     Case(

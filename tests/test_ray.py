@@ -153,6 +153,43 @@ def test_a_sweep_spreads_over_both_nodes_and_matches_the_local_launcher(
         assert (exp / run_id / "plots" / "learning_curves.png").stat().st_size > 10_000
 
 
+STOP_AT = """
+import keras
+
+class StopAt(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 >= self.epoch:
+            self.model.stop_training = True
+"""
+
+
+def test_callback_files_travel_with_the_work_and_saved_models_come_back(
+    cluster: Any, tmp_path: Path
+) -> None:
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "stop.py").write_text(STOP_AT)
+    stop = {"path": str(tmp_path / "code" / "stop.py:StopAt"), "args": {"epoch": 2}}
+    config = pima_config(tmp_path, epochs=10, callbacks=[stop], save_model="final")
+    opens = tmp_path / "opens.log"
+    logged = env(NNLAB_RAY_OPEN_LOG=str(opens))
+    out = subprocess.run(command(config, tmp_path / "ray", cluster), capture_output=True,
+                         text=True, timeout=600, env=logged)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = summary(tmp_path / "ray" / "ray")
+    assert len(rows) == 8 and {r["epochs_run"] for r in rows.values()} == {"2"}  # it stopped
+    paths = [line.split(" ", 1)[1] for line in opens.read_text().splitlines()]
+    assert not [p for p in paths if p.startswith(str(tmp_path / "code"))]  # its source came
+    for run_id in rows:
+        run_dir = tmp_path / "ray" / "ray" / run_id
+        saved = record(run_dir)["model"]
+        assert saved["weights"] == "final" and saved["epoch"] == 2
+        assert (run_dir / "model.keras").stat().st_size == saved["bytes"]
+
+
 def test_a_lost_node_fails_its_run_only_and_the_same_command_finishes(
     cluster: Any, tmp_path: Path
 ) -> None:

@@ -184,18 +184,26 @@ def lr_schedule(cfg: TrainConfig) -> list[keras.callbacks.Callback]:
 
 def user_callbacks(cfg: TrainConfig) -> list[keras.callbacks.Callback]:
     """New instances of the callbacks ``train.callbacks`` names, then the objects the Python
-    API was given (``user_code.OBJECTS``, the same objects for every run)."""
-    made = []
+    API was given (``user_code.OBJECTS``, the same objects for every run). Every problem is
+    one line of a ``ConfigError``, naming the entry."""
+    made, problems = [], []
     for i, spec in enumerate(cfg.callbacks):
         key = f"train.callbacks.{i}"
-        cls = user_code.load(spec.path, key, kind="class")
+        try:
+            cls = user_code.load(spec.path, key, kind="class")
+        except ConfigError as e:
+            problems += e.problems
+            continue
         try:
             obj = cls(**spec.args)
         except Exception as e:
-            raise ConfigError(f"{key}: {spec.path} with args {spec.args} raised "
-                              f"{type(e).__name__}: {e}") from None  # fmt: skip
+            problems.append(f"{key}: {spec.path} with args {spec.args} raised "
+                            f"{type(e).__name__}: {e}")  # fmt: skip
+            continue
         if not isinstance(obj, keras.callbacks.Callback):
-            raise ConfigError(f"{key}: {spec.path} makes a {type(obj).__name__}, "
-                              "not a keras.callbacks.Callback")  # fmt: skip
+            problems.append(f"{key}: {spec.path} makes a {type(obj).__name__}, "
+                            "not a keras.callbacks.Callback")  # fmt: skip
         made.append(obj)
+    if problems:
+        raise ConfigError(*problems)
     return made + list(user_code.OBJECTS)
