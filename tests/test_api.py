@@ -248,8 +248,10 @@ for fused in (False, True):
                       quiet=True, fused=fused, set={"train.save_model": "best"})
     for r in exp.runs:
         result = store.read_json(exp.path / r / "result.json")
+        steps = int(nnlab.load_model(exp.path / r).optimizer.iterations.numpy())
         out[f"{fused}-{r}"] = [("fused" in result), result["model"]["weights"],
-                               boundary_gap(exp.path / r)]
+                               boundary_gap(exp.path / r), steps, result["steps_per_epoch"]
+                               * result["epochs_run"]]
 print(json.dumps(out))
 """
 
@@ -260,9 +262,10 @@ def test_save_model_on_jax_fit_and_of_fused_members(tmp_path: Path) -> None:
     config = merge(SAVE, {"backend": "jax"})
     out = in_jax(JAX_SAVE, tmp_path / "out", Path(__file__).parent, json.dumps(config))
     assert len(out) == 4
-    for key, (fused, weights, gap) in out.items():
+    for key, (fused, weights, gap, steps, taken) in out.items():
         assert fused == key.startswith("True")
         assert weights == "best" and gap < 2e-3, key
+        assert steps == taken  # the optimizer's state came along (its step count here)
 
 
 CTRL_C = """

@@ -54,19 +54,19 @@ def test_missing_backend_is_named_with_its_install_command():
 
 @pytest.mark.slow
 def test_native_notices_during_an_import_are_held_back_unless_it_fails(capfd):
-    with backend._native_stderr_muted("nnlab_no_such_module_a"):
+    with backend.native_stderr_muted("nnlab_no_such_module_a"):
         os.write(2, b"a notice nobody can act on\n")
     assert capfd.readouterr().err == ""
     with (
         pytest.raises(ImportError),
-        backend._native_stderr_muted("nnlab_no_such_module_b"),
+        backend.native_stderr_muted("nnlab_no_such_module_b"),
     ):
         os.write(2, b"why the import failed\n")
         raise ImportError("broken")
     assert capfd.readouterr().err == "why the import failed\n"  # replayed for the user
     with (
         pytest.raises(KeyboardInterrupt),
-        backend._native_stderr_muted("nnlab_no_such_module_c"),
+        backend.native_stderr_muted("nnlab_no_such_module_c"),
     ):
         os.write(2, b"a notice\n")
         raise KeyboardInterrupt  # Ctrl-C while it imports: stopping, not a failure to explain

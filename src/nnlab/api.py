@@ -94,7 +94,10 @@ def load_model(run_dir: str | Path) -> Any:
                           "or final and run it again (force=True if it has finished)")
     import keras
 
-    return keras.saving.load_model(path, compile=True)
+    from nnlab.backend import native_stderr_muted
+
+    with native_stderr_muted():  # Keras' loading imports TensorFlow on any backend
+        return keras.saving.load_model(path, compile=True)
 
 
 def _axis(key: str, values: Any) -> str:

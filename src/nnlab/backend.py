@@ -80,12 +80,13 @@ def _host_devices() -> None:
 
 
 @contextlib.contextmanager
-def _native_stderr_muted(module: str) -> Iterator[None]:
+def native_stderr_muted(module: str = "tensorflow") -> Iterator[None]:
     """Hold back what file descriptor 2 receives while ``module`` is first imported:
     TensorFlow's C++ logs notices (oneDNN, "could not find cuda drivers") before
     TF_CPP_MIN_LOG_LEVEL can reach them. If the import fails, what it wrote is replayed
     before the error propagates; a stop (Ctrl-C, a worker told to stop while it starts) is
-    no failure to explain. ``NNLAB_TF_LOGS=1`` shows everything as it comes."""
+    no failure to explain. ``NNLAB_TF_LOGS=1`` shows everything as it comes. Keras' saving
+    imports TensorFlow on any backend, so saving and loading models go through this too."""
     if module in sys.modules or os.environ.get("NNLAB_TF_LOGS"):
         yield
         return
@@ -114,7 +115,7 @@ def _native_stderr_muted(module: str) -> Iterator[None]:
 
 def _tensorflow() -> Any:
     """``import tensorflow``, its start-up notices held back (the first time)."""
-    with _native_stderr_muted("tensorflow"):
+    with native_stderr_muted("tensorflow"):
         import tensorflow as tf
     return tf
 

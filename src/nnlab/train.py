@@ -247,7 +247,8 @@ def save_model(
         weights_epoch = last_epoch
     path = run_dir / store.MODEL_FILE
     tmp = run_dir / f".{store.MODEL_FILE}.tmp.keras"  # Keras wants the .keras suffix
-    model.save(tmp)
+    with backend.native_stderr_muted():  # Keras' saving imports TensorFlow on any backend
+        model.save(tmp)
     tmp.replace(path)
     return {"file": store.MODEL_FILE, "weights": "final" if weights_epoch == last_epoch else "best",
             "epoch": weights_epoch, "bytes": path.stat().st_size}  # fmt: skip

@@ -288,8 +288,9 @@ class _Group:
     def _save(
         self, k: int, model: keras.Model, last: Any, best: Any, weights_epoch: int
     ) -> dict[str, Any]:
-        """Member k's weights (``best``: early stopping's restored ones, else the last) in its
-        own Keras model, compiled as a separate run compiles it, saved as that run saves."""
+        """Member k's weights (``best``: early stopping's restored ones, else the last) and its
+        optimizer's state in its own Keras model, compiled as a separate run compiles it,
+        saved as that run saves."""
         spec, data = self.specs[k], self.datas[k]
         cfg = spec.config.train
         last_epoch = len(self.members[k].writer.rows) - 1
@@ -299,6 +300,9 @@ class _Group:
         model.compile(optimizer=keras_objects.make_optimizer(cfg),
                       loss=keras_objects.loss_name(cfg, data),
                       metrics=keras_objects.make_metrics(cfg, data))  # fmt: skip
+        model.optimizer.build(model.trainable_variables)
+        for var, value in zip(model.optimizer.variables, last[2], strict=True):
+            var.assign(value[k])  # the template's optimizer: the same variables, in order
         return train.save_model(model, self.run_dir(k), weights_epoch, last_epoch, None)
 
 
