@@ -50,6 +50,11 @@ def test_a_yaml_path_and_set_overrides(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(merge(TINY, {"name": "yaml", **TF})))
     exp = nnlab.run(path, out=tmp_path / "out", set=["train.epochs=2"], quiet=True)
     assert exp.summary["epochs_run"].astype(int).tolist() == [2]
+    from nnlab.config import validate
+
+    config_object = validate(merge(TINY, {"name": "yaml", **TF, "train": {"epochs": 2}}))
+    plan = nnlab.run(config_object, out=tmp_path / "out", dry_run=True)
+    assert plan["run_id"].tolist() == exp.runs and plan["status"].tolist() == ["completed"]
 
 
 def test_config_errors_are_exceptions_naming_each_key(tmp_path: Path) -> None:
