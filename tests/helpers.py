@@ -30,6 +30,20 @@ TINY: dict[str, Any] = {
     "train": {"epochs": 3, "batch_size": 32, "learning_rate": 0.01},
 }
 
+# a user's callback file: ``StopAt(epoch)`` stops training after that many epochs
+STOP_AT = """
+import keras
+
+class StopAt(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 >= self.epoch:
+            self.model.stop_training = True
+"""
+
 
 def merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(base)

@@ -12,7 +12,7 @@ import pytest
 import nnlab
 from nnlab import store
 
-from helpers import TINY, merge
+from helpers import STOP_AT, TINY, merge
 
 TF = {"backend": "tensorflow"}
 
@@ -157,22 +157,8 @@ def test_callback_objects_on_jax_train_on_fit_not_fused(tmp_path: Path) -> None:
     assert "callbacks" in out["said"] and "fused" in out["said"]
 
 
-CALLBACK_FILE = '''
-import keras
-
-class StopAt(keras.callbacks.Callback):
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch + 1 >= self.epoch:
-            self.model.stop_training = True
-'''
-
-
 def test_train_callbacks_from_a_file_change_training_and_the_run_id(tmp_path: Path) -> None:
-    (tmp_path / "cbs.py").write_text(CALLBACK_FILE)
+    (tmp_path / "cbs.py").write_text(STOP_AT)
     import yaml
 
     config = merge(TINY, {"name": "filecb", **TF, "train": {"epochs": 8, "callbacks": [
@@ -185,7 +171,7 @@ def test_train_callbacks_from_a_file_change_training_and_the_run_id(tmp_path: Pa
                       quiet=True)  # fmt: skip
     assert plain.summary["epochs_run"].astype(int).tolist() == [8]
     assert exp.runs[0].rsplit("_", 1)[-1] != plain.runs[0].rsplit("_", 1)[-1]
-    (tmp_path / "cbs.py").write_text(CALLBACK_FILE + "\n# edited\n")
+    (tmp_path / "cbs.py").write_text(STOP_AT + "\n# edited\n")
     edited = nnlab.run(path, out=tmp_path / "out", quiet=True, dry_run=True)
     assert edited["run_id"].iloc[0] != exp.runs[0]  # an edited file: a new run
 
@@ -202,7 +188,7 @@ def test_train_callbacks_from_a_file_change_training_and_the_run_id(tmp_path: Pa
     ],
 )
 def test_bad_callback_references_are_config_errors(tmp_path: Path, entry, says) -> None:
-    (tmp_path / "cbs.py").write_text(CALLBACK_FILE)
+    (tmp_path / "cbs.py").write_text(STOP_AT)
     import yaml
 
     path = tmp_path / "cfg.yaml"

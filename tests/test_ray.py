@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import yaml
 from tests.conftest import PIMA_FILE
+from tests.helpers import STOP_AT
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.slow
@@ -151,20 +152,6 @@ def test_a_sweep_spreads_over_both_nodes_and_matches_the_local_launcher(
         names = sorted(p.name for p in (exp / run_id).iterdir())
         assert names == ["config.yaml", "env.json", "history.csv", "plots", "result.json"]
         assert (exp / run_id / "plots" / "learning_curves.png").stat().st_size > 10_000
-
-
-STOP_AT = """
-import keras
-
-class StopAt(keras.callbacks.Callback):
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch + 1 >= self.epoch:
-            self.model.stop_training = True
-"""
 
 
 def test_callback_files_travel_with_the_work_and_saved_models_come_back(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from nnlab.api import load_model, run, sweep
 from nnlab.errors import ConfigError, DataError, NnlabError
 from nnlab.version import __version__
 
@@ -23,29 +24,6 @@ def load(path: Any) -> Experiment:
     from nnlab.experiment import load as load_experiment
 
     return load_experiment(path)
-
-
-def run(config: Any, **options: Any) -> Any:
-    """Train every run of ``config`` (a path, a mapping or a config object), as ``nnlab
-    run``; returns the :class:`Experiment`. Options: see :func:`nnlab.api.run`."""
-    from nnlab import api
-
-    return api.run(config, **options)
-
-
-def sweep(config: Any, params: Any = None, **options: Any) -> Any:
-    """:func:`run` with sweep axes, as ``nnlab sweep -p``: ``params={"train.batch_size":
-    [16, 64]}``. Options: see :func:`nnlab.api.sweep`."""
-    from nnlab import api
-
-    return api.sweep(config, params, **options)
-
-
-def load_model(run_dir: Any) -> Any:
-    """The Keras model a run saved (``train.save_model``)."""
-    from nnlab import api
-
-    return api.load_model(run_dir)
 
 
 def __getattr__(name: str) -> Any:
