@@ -81,6 +81,14 @@ def test_failed_and_diverged_runs_do_not_raise(tmp_path: Path) -> None:
               "train": {"epochs": 20, "optimizer": "sgd", "learning_rate": 5.0}}  # fmt: skip
     exp = nnlab.run(config, out=tmp_path / "out", quiet=True)
     assert list(exp.statuses.values()) == ["diverged"]
+    (tmp_path / "b.py").write_text("def build(input_shape):\n    raise RuntimeError('no')\n")
+    broken = merge(TINY, {"name": "broken", **TF,
+                          "model": {"kind": "custom", "builder": str(tmp_path / "b.py:build"),
+                                    "hidden": None}})  # fmt: skip
+    failed = nnlab.run(broken, out=tmp_path / "out", quiet=True)
+    assert list(failed.statuses.values()) == ["failed"]
+    record = store.read_json(failed.path / failed.runs[0] / store.RESULT_FILE)
+    assert "RuntimeError: no" in record["error"]
 
 
 def test_plot_returns_figures(tmp_path: Path) -> None:

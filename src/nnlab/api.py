@@ -136,9 +136,9 @@ def _experiment(config: Any, options: dict[str, Any], axes: list[str], mode: str
     where = commands.Where(options["workers"], options["launcher"], options["ray_address"],
                            options["gpus_per_run"])  # fmt: skip
     request = commands.Request(
-        config, _sets(options["set"]), axes, mode, Path(options["out"]), where,
-        options["backend"], options["device"], options["repeats"], options["fused"],
-        options["force"], options["dry_run"], options["max_runs"],
+        config, sets=_sets(options["set"]), axes=axes, mode=mode, out=Path(options["out"]),
+        where=where, **{k: options[k] for k in ("backend", "device", "repeats", "fused",
+                                                 "force", "dry_run", "max_runs")},
     )  # fmt: skip
     with _objects(given):
         prepared = commands.check(request)

@@ -89,8 +89,9 @@ def _experiment(
     from nnlab import display, store
 
     request = commands.Request(
-        config, list(sets or []), list(axes or []), mode, out_dir, where, backend, device,
-        repeats, fused, force, dry_run, max_runs,
+        config, sets=list(sets or []), axes=list(axes or []), mode=mode, out=out_dir,
+        where=where, backend=backend, device=device, repeats=repeats, fused=fused, force=force,
+        dry_run=dry_run, max_runs=max_runs,
     )  # fmt: skip
     try:
         prepared = commands.check(request)
