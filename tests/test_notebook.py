@@ -29,7 +29,12 @@ def outputs(cell: dict, kind: str) -> list[str]:
     return found
 
 
-def test_the_quickstart_notebook_runs_top_to_bottom(tmp_path: Path) -> None:
+def test_the_quickstart_notebook_runs_top_to_bottom(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the kernel inherits the environment: CI's MPLBACKEND=Agg would keep the inline backend
+    # (the one a notebook has) from showing figures
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     nb = nbformat.read(NOTEBOOK, as_version=4)
     params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     params.source = (f"CONFIG = {str(ROOT / 'configs' / 'circles-sweep.yaml')!r}\n"

@@ -142,6 +142,9 @@ def _experiment(config: Any, options: dict[str, Any], axes: list[str], mode: str
     )  # fmt: skip
     with _objects(given):
         prepared = commands.check(request)
+        if given and prepared.cfg.launcher != "local":
+            raise ConfigError("callbacks: objects given to nnlab.run join runs in this process "
+                              "only, but the config's launcher is ray")  # fmt: skip
         exp_dir = store.experiment_dir(request.out, prepared.cfg.name)
         if request.dry_run:
             return _plan(prepared.specs, exp_dir, request.force)

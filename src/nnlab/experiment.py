@@ -98,13 +98,14 @@ class Experiment:
         maximize = is_maximized(column.removeprefix("best_").removeprefix("final_"))
         return counted.loc[values.idxmax() if maximize else values.idxmin()]
 
-    def plot(self, kind: str = "curves") -> Any:
+    def plot(self, kind: str | None = None) -> Any:
         """Matplotlib figures of the plots ``nnlab plot`` draws, returned instead of written.
 
         ``kind`` is a plot's name, for one figure (``curves_loss``, ``heatmap_...``,
         ``best_val_accuracy_vs_batch_size``; of a run: ``learning_curves``,
         ``decision_boundary``), or the start of names for a list of them (``curves`` every
-        metric's comparison, ``all`` every plot). Unknown names raise ``NnlabError`` listing
+        metric's comparison, the default for an experiment; ``all`` every plot, the default
+        for a run). Unknown names raise ``NnlabError`` listing
         the valid ones."""
         from nnlab import plots
         from nnlab.plots import draw
@@ -114,6 +115,7 @@ class Experiment:
                 plots.plot_run(self.path)
             else:
                 plots.plot_experiment(self.path)
+        kind = kind or ("all" if self.is_run else "curves")
         if kind in figures:
             return figures[kind]
         family = [fig for name, fig in figures.items() if kind == "all" or name.startswith(kind)]
