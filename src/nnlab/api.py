@@ -127,24 +127,16 @@ def _experiment(config: Any, options: dict[str, Any], axes: list[str], mode: str
     if isinstance(config, (str, Path)) and not Path(config).is_file():
         raise ConfigError(f"config: {config}: no such file")
     given = list(options["callbacks"] or [])
-    if given:
-        workers = options["workers"] or 1
-        if workers > 1 or (options["launcher"] or "local") != "local":
-            raise ConfigError("callbacks: objects given to nnlab.run join runs in this "
-                              "process only (workers=1, the local launcher); name a class in "
-                              "train.callbacks instead for workers or Ray")  # fmt: skip
     where = commands.Where(options["workers"], options["launcher"], options["ray_address"],
                            options["gpus_per_run"])  # fmt: skip
     request = commands.Request(
         config, sets=_sets(options["set"]), axes=axes, mode=mode, out=Path(options["out"]),
         where=where, **{k: options[k] for k in ("backend", "device", "repeats", "fused",
                                                  "force", "dry_run", "max_runs")},
+        in_process=bool(given),
     )  # fmt: skip
     with _objects(given):
         prepared = commands.check(request)
-        if given and prepared.cfg.launcher != "local":
-            raise ConfigError("callbacks: objects given to nnlab.run join runs in this process "
-                              "only, but the config's launcher is ray")  # fmt: skip
         exp_dir = store.experiment_dir(request.out, prepared.cfg.name)
         if request.dry_run:
             return _plan(prepared.specs, exp_dir, request.force)
@@ -179,9 +171,8 @@ def _plan(specs: list[Any], exp_dir: Path, force: bool) -> Any:
     rows = []
     for spec in specs:
         status = store.run_status(exp_dir / spec.run_id)
-        rows.append({"run_id": spec.run_id, **{k: v for k, v in spec.values.items()},
-                     "seed": spec.seed, "status": status or "",
-                     "will_train": force or status not in store.FINISHED})  # fmt: skip
+        rows.append({"run_id": spec.run_id, **spec.values, "seed": spec.seed,
+                     "status": status or "", "will_train": store.will_train(status, force)})
     return pd.DataFrame(rows)
 
 

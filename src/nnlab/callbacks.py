@@ -52,16 +52,16 @@ class HistoryWriter(keras.callbacks.Callback):
         row["learning_rate"] = float(f"{lr:.7g}")  # the optimizer holds float32
         row["epoch_seconds"] = round(seconds, 4)
         self.rows.append(row)
-        self._file.write([[_fmt(row.get(c, math.nan)) for c in self.columns]])
+        self._file.write([self._cells(row)])
 
     def resume(self, columns: list[str], rows: list[dict[str, float]]) -> None:
         """Start from a checkpoint's rows: history.csv holds them again, each once."""
         self._file = RowFile(self.path, columns)
-        self.columns = list(columns)
-        self.rows = []
-        for row in rows:
-            self.rows.append(row)
-            self._file.write([[_fmt(row.get(c, math.nan)) for c in self.columns]])
+        self.columns, self.rows = list(columns), list(rows)
+        self._file.write([self._cells(row) for row in rows])
+
+    def _cells(self, row: dict[str, float]) -> list[str]:
+        return [_fmt(row.get(c, math.nan)) for c in self.columns]
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._lr = current_lr(self.model)

@@ -221,7 +221,7 @@ def _print_dry_run(specs: list[Any], exp_dir: Path, force: bool, fused: Any) -> 
     todo = 0
     for spec in specs:
         status = store.run_status(exp_dir / spec.run_id)
-        will_train = force or status not in store.FINISHED
+        will_train = store.will_train(status, force)
         todo += will_train
         shown = f"{status}, will re-run" if status and will_train else status or "to run"
         values = [str(spec.values.get(a, "")) for a in axes]

@@ -43,6 +43,7 @@ class Request:
     force: bool = False
     dry_run: bool = False
     max_runs: int | None = None
+    in_process: bool = False  # the runs must train in this process (API callback objects)
 
     def overrides(self) -> dict[str, Any]:
         return {"backend": self.backend, "device": self.device, "repeats": self.repeats,
@@ -155,6 +156,10 @@ def check(request: Request) -> Prepared:
         mode=request.mode, dry_run=request.dry_run, max_runs=request.max_runs,
     )  # fmt: skip
     prepared = Prepared(cfg, doc, specs, device)
+    if request.in_process and (cfg.launcher != "local" or (request.where.workers or 1) > 1):
+        raise ConfigError("callbacks: objects given to nnlab.run join runs in this process "
+                          "only (workers=1, the local launcher); name a class in "
+                          "train.callbacks instead for workers or Ray")  # fmt: skip
     if not request.dry_run:
         prepared.launcher = make_launcher(cfg, request.where, device, hooks.run_end(len(specs)))
         check_writable(request.out)

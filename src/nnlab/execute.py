@@ -50,16 +50,13 @@ ExperimentEnd = Callable[[Path, list[RunSpec], Outcome], None]
 
 
 def pending(specs: list[RunSpec], exp_dir: Path, force: bool) -> tuple[list[RunSpec], list[str]]:
-    """Runs to train now, and the ids skipped because their result says completed or
-    diverged (``force`` re-runs those too). Failed, interrupted and never-finished
-    (``running`` after a crash) runs are always trained again."""
+    """Runs to train now (``store.will_train``), and the ids skipped."""
     todo, skipped = [], []
     for spec in specs:
-        status = store.run_status(exp_dir / spec.run_id)
-        if status in store.FINISHED and not force:
-            skipped.append(spec.run_id)
-        else:
+        if store.will_train(store.run_status(exp_dir / spec.run_id), force):
             todo.append(spec)
+        else:
+            skipped.append(spec.run_id)
     return todo, skipped
 
 

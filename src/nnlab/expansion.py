@@ -28,7 +28,6 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -209,8 +208,9 @@ def _callback_shas(refs: tuple[str, ...]) -> list[str | None]:
 
 
 def _builder_sha(builder: str) -> str | None:
-    file = Path(builder.rpartition(":")[0])
-    return hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else None
+    from nnlab import user_code
+
+    return user_code.file_sha256(builder)
 
 
 _ANY = object()

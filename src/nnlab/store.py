@@ -251,6 +251,13 @@ def run_dirs(experiment: str | Path) -> list[Path]:
     return sorted(d for d in p.iterdir() if d.is_dir() and is_run_dir(d))
 
 
+def will_train(status: str | None, force: bool) -> bool:
+    """Whether a run whose record says ``status`` (None: no record) trains now: unless it
+    completed or diverged (``force`` re-runs those too). Failed, interrupted and
+    never-finished (``running`` after a crash) runs are always trained again."""
+    return force or status not in FINISHED
+
+
 def run_status(run_dir: str | Path) -> str | None:
     """The status recorded in ``result.json``, or None when the run never started."""
     result = read_json(Path(run_dir) / RESULT_FILE)

@@ -27,7 +27,7 @@ from nnlab import (
     diagnose,
     envinfo,
     keras_objects,
-    names,  # fmt: skip
+    names,
     store,
 )
 from nnlab.data import Dataset, load_dataset
@@ -246,10 +246,10 @@ def save_model(
         model.set_weights(last_weights)
         weights_epoch = last_epoch
     path = run_dir / store.MODEL_FILE
-    tmp = run_dir / f".{store.MODEL_FILE}.tmp.keras"  # Keras wants the .keras suffix
-    with backend.native_stderr_muted():  # Keras' saving imports TensorFlow on any backend
+    # Keras' saving imports TensorFlow on any backend; the temporary file keeps the .keras
+    # suffix Keras wants
+    with backend.native_stderr_muted(), store.atomic_path(path) as tmp:
         model.save(tmp)
-    tmp.replace(path)
     return {"file": store.MODEL_FILE, "weights": "final" if weights_epoch == last_epoch else "best",
             "epoch": weights_epoch, "bytes": path.stat().st_size}  # fmt: skip
 
