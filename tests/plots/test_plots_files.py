@@ -293,6 +293,7 @@ def test_plot_experiment_of_a_2x2_grid_with_repeats(tmp_path: Path) -> None:
         "best_val_accuracy_vs_batch_size.png",
         "best_val_accuracy_vs_learning_rate.png",
         "heatmap_best_val_accuracy.png",
+        "importance.png",  # 2 axes, 8 completed runs
     ]
     assert all(p.parent == exp / "plots" and png_size(p) > 10_000 for p in written)
     assert sorted(p.name for p in (exp / "plots").iterdir()) == sorted(p.name for p in written)

@@ -4,9 +4,11 @@ Data and drawing are apart, so the numbers can be tested without looking at pixe
 
 * data (numpy and pandas only, read through :mod:`nnlab.results`): :mod:`.curves` (one run's
   learning curves and decision boundary), :mod:`.comparison` (the runs of an experiment by
-  sweep point), :mod:`.dynamics` (captured weights, gradients and batch losses);
+  sweep point), :mod:`.dynamics` (captured weights, gradients and batch losses),
+  :mod:`.importance` (which swept axis decides the target: a random forest, scikit-learn
+  imported when it runs);
 * drawing, the only matplotlib code: :mod:`.draw`, :mod:`.draw_comparison` and
-  :mod:`.draw_dynamics`;
+  :mod:`.draw_dynamics`, :mod:`.draw_importance`;
 * :mod:`.files`: :func:`plot_run`, :func:`plot_experiment` and :func:`plot_dir` read a folder,
   compute the data, draw it under ``<folder>/plots/`` and remove the PNGs of an older drawing.
   An experiment's runs get their own plots by default up to ``PER_RUN_PLOTS_MAX`` runs.
@@ -62,6 +64,7 @@ from nnlab.plots.files import (
     COMPARISON,
     DECISION_BOUNDARY_FILE,
     GRADIENTS_PLOT,
+    IMPORTANCE_PLOT,
     LEARNING_CURVES_FILE,
     PER_RUN_PLOTS_MAX,
     RUNS,
@@ -77,12 +80,14 @@ from nnlab.plots.files import (
     plot_runs,
     run_title,
 )
+from nnlab.plots.importance import AxisImportance, Importance, importance_data
 
 __all__ = [
     "BATCHES_PLOT",
     "COMPARISON",
     "DECISION_BOUNDARY_FILE",
     "GRADIENTS_PLOT",
+    "IMPORTANCE_PLOT",
     "LEARNING_CURVES_FILE",
     "PER_RUN_PLOTS_MAX",
     "RUNS",
@@ -90,11 +95,13 @@ __all__ = [
     "TRAIN",
     "VALIDATION",
     "WEIGHTS_PLOT",
+    "AxisImportance",
     "BatchPanel",
     "BoundaryData",
     "GroupCurve",
     "GroupLayers",
     "HeatmapData",
+    "Importance",
     "LayerComparison",
     "LayerLine",
     "LayerPanel",
@@ -116,6 +123,7 @@ __all__ = [
     "group_curves",
     "group_layer_curves",
     "heatmap_data",
+    "importance_data",
     "layer_order",
     "layer_panels",
     "layer_stat_table",

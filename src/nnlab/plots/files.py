@@ -27,7 +27,15 @@ import pandas as pd
 from nnlab import results, store
 from nnlab.cores import available_cores
 from nnlab.errors import NnlabError
-from nnlab.plots import comparison, draw, draw_comparison, draw_dynamics, dynamics
+from nnlab.plots import (
+    comparison,
+    draw,
+    draw_comparison,
+    draw_dynamics,
+    draw_importance,
+    dynamics,
+    importance,
+)
 from nnlab.plots.curves import curve_panels, read_boundary
 from nnlab.results import RUN_ID
 
@@ -37,6 +45,8 @@ DECISION_BOUNDARY_FILE = "decision_boundary.png"
 WEIGHTS_PLOT = "weights.png"
 GRADIENTS_PLOT = "gradients.png"
 BATCHES_PLOT = "batches.png"
+# an experiment's parameter importance (two or more axes, enough completed runs)
+IMPORTANCE_PLOT = "importance.png"
 
 # an experiment's runs get their own plots from `nnlab plot EXPERIMENT` and at the end of each
 # run up to this many runs; past it on demand (`nnlab plot RUN_DIR`, `nnlab plot EXP --runs`)
@@ -171,6 +181,9 @@ def plot_experiment(experiment_dir: str | Path, runs: Sequence[Path] | None = No
       (:func:`nnlab.results.target_column`) of every run, its mean ± std per value, and the
       final value beside it in a lighter colour;
     * ``heatmap_<target>.png`` when exactly two axes are swept;
+    * ``importance.png`` when two or more axes are swept and at least
+      ``importance.MIN_RUNS`` runs completed: each axis' importance for the target and its
+      correlation with it (:func:`nnlab.plots.importance.importance_data`);
     * ``gradients_std.png``, ``weights_std.png``, ``gradients_mean.png`` when runs captured
       ``gradients.csv`` / ``weights.csv``: a panel per layer, a curve per sweep point
       (:func:`plot_experiment_dynamics`).
@@ -223,6 +236,10 @@ def plot_experiment(experiment_dir: str | Path, runs: Sequence[Path] | None = No
     heat = comparison.heatmap_data(summary, column)
     if heat is not None and heat.n.any():
         written.append(draw_comparison.draw_heatmap(heat, title, out / f"heatmap_{column}.png"))
+    ranked = importance.importance_data(summary, column)
+    if ranked is not None and ranked.axes and not ranked.constant:
+        target = out / IMPORTANCE_PLOT
+        written.append(draw_importance.draw_importance(ranked, title, target))
     return _drop_stale(out, written)
 
 

@@ -23,6 +23,7 @@ from nnlab.compare import Baseline, SeedVerdict, majority_baseline, seed_verdict
 from nnlab.errors import NnlabError
 from nnlab.names import is_maximized
 from nnlab.plots.dynamics import layer_stat_table, read_captures
+from nnlab.plots.importance import Importance, importance_data
 from nnlab.report.cells import Note, Table, duration, frame_table, grouped_table, results_table
 from nnlab.report.runs import (
     DiagnosisLine,
@@ -55,7 +56,7 @@ RUN_PLOTS = {
     "batches": "loss of every batch",
 }
 # comparison plots: file-name prefix -> order on the page
-PLOT_ORDER = ("curves_", "best_", "final_", "heatmap_", "gradients_", "weights_")
+PLOT_ORDER = ("curves_", "best_", "final_", "heatmap_", "importance", "gradients_", "weights_")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -113,6 +114,8 @@ class Report:
     grouped_left_out: Note | None = None
     layer_tables_note: str | None = None
     problems_left_out: Note | None = None
+    # which swept axis decides the target (two or more axes); None for fewer axes
+    importance: Importance | None = None
 
     @property
     def n_runs(self) -> int:
@@ -136,6 +139,9 @@ def _caption(name: str) -> str:
     if "_vs_" in stem:
         column, axis = stem.split("_vs_", 1)
         return f"{column} against {axis}: every run, and the mean ± std of each value"
+    if stem == "importance":
+        return ("importance of each swept axis for the ranking metric (a random forest's drop "
+                "in R² when the axis is shuffled) and its correlation with it")  # fmt: skip
     if stem.startswith("heatmap_"):
         return f"mean {stem.removeprefix('heatmap_')} of each pair of swept values"
     for kind in ("gradients", "weights"):
@@ -242,6 +248,16 @@ def _layer_tables(directory: Path, summary: pd.DataFrame) -> list[tuple[str, Tab
             continue
         tables.append((title, frame_table(df, "setting")))
     return tables
+
+
+def _importance(summary: pd.DataFrame, target: str | None) -> Importance | None:
+    """The parameter importance of an experiment of two or more axes, or None."""
+    if target is None:
+        return None
+    try:
+        return importance_data(summary, target)
+    except Exception:  # an optional section must never cost the report
+        return None
 
 
 def _run_dir_summary(run_dir: Path) -> pd.DataFrame:
@@ -437,4 +453,5 @@ def collect(directory: str | Path) -> Report:
         grouped_left_out=grouped_note,
         layer_tables_note=layer_note if layer_tables else None,
         problems_left_out=problems_note,
+        importance=_importance(summary, target) if kind == "experiment" else None,
     )

@@ -1,10 +1,25 @@
 """The sentences both renderers share: the "What was run" list, the verdict's heading and
-the note on the test. Plain text; each renderer escapes it its own way."""
+the note on the test, and the parameter importance's sentences and table. Plain text; each
+renderer escapes it its own way."""
 
 from __future__ import annotations
 
+import math
+
 from nnlab import store
 from nnlab.compare import SeedVerdict
+from nnlab.plots.importance import (
+    BETTER,
+    CATEGORY,
+    LOG10,
+    MIN_RUNS,
+    N_REPEATS,
+    POOR_FIT,
+    WORSE,
+    AxisImportance,
+    Importance,
+)
+from nnlab.report.cells import Table
 from nnlab.report.collect import Report
 from nnlab.results import as_number
 
@@ -82,3 +97,75 @@ def verdict_note(verdict: SeedVerdict) -> str:
         f"Test: {verdict.test} (two-sided, unequal variances) of the best setting against the "
         f"runner-up on {verdict.column}, alpha {verdict.alpha:g}; mean ± sample std over seeds."
     )
+
+
+IMPORTANCE_HEADING = "Parameter importance"
+TRENDS = {BETTER: "did better", WORSE: "did worse"}
+
+
+def _trend_text(importance: Importance, axis: AxisImportance) -> str:
+    if math.isnan(axis.correlation):
+        return "— (no order)" if axis.kind == CATEGORY else "— (did not vary)"
+    return TRENDS.get(importance.trend(axis), "no clear trend")
+
+
+def importance_lead(importance: Importance) -> str:
+    """The first sentence: which axis matters most, or why the section cannot tell."""
+    column = importance.column
+    if not importance.enough:
+        n = importance.n_completed
+        return (f"Cannot tell which swept axis matters most for {column}: {n} completed "
+                f"run{'s' * (n != 1)}, and it takes at least {MIN_RUNS}.")  # fmt: skip
+    if importance.constant:
+        return f"Every run had the same {column}: no swept axis made a difference."
+    top = importance.axes[0]
+    trend = _trend_text(importance, top)
+    which = f" (larger values {trend})" if trend in TRENDS.values() else ""
+    lead = f"{top.name} matters most for {column}{which}"
+    if len(importance.axes) > 1:
+        second = importance.axes[1]
+        lead += f"; then {second.name}"
+    return lead + "."
+
+
+def importance_note(importance: Importance) -> str | None:
+    """How the numbers were made, for the reader who wants to weigh them."""
+    if not importance.enough or importance.constant:
+        return None
+    runs = f"{importance.n_completed} completed runs"
+    if importance.n_diverged:
+        runs += (f" and {importance.n_diverged} diverged, counted at the worst completed "
+                 f"{importance.column}")  # fmt: skip
+    if importance.n_fitted < importance.n_completed + importance.n_diverged:
+        runs += f" (the forest fitted on a seeded sample of {importance.n_fitted})"
+    logs = [a.name for a in importance.axes if a.kind == LOG10]
+    log_text = f" (log10 of {', '.join(logs)})" if logs else ""
+    better = "higher" if importance.maximize else "lower"
+    note = (
+        f"Importance: how much a random forest's R² drops when the axis' values are shuffled "
+        f"across the runs (mean ± std over {N_REPEATS} seeded shuffles), on {runs}; the "
+        f"forest's out-of-bag R² is {importance.fit_r2:.2f}"
+    )
+    if importance.fit_r2 < POOR_FIT:
+        note += ", so the swept values explain the metric poorly: read the ranking with care"
+    return note + (
+        f". Correlation: Pearson's r of the value{log_text} with {importance.column} ({better} "
+        "is better); none for a category axis."
+    )
+
+
+def importance_table(importance: Importance) -> Table | None:
+    """axis, importance (mean ± std), correlation, and what larger values did."""
+    if not importance.enough or importance.constant:
+        return None
+    rows = [
+        [
+            f"{a.name} (log10)" if a.kind == LOG10 else a.name,
+            f"{a.importance:.3g} ± {a.importance_std:.2g}",
+            "—" if math.isnan(a.correlation) else f"{a.correlation:+.2f}",
+            _trend_text(importance, a),
+        ]
+        for a in importance.axes
+    ]
+    columns = ["axis", "importance", "correlation", "larger values"]
+    return Table(columns, rows, [False, True, True, False])

@@ -15,7 +15,15 @@ from typing import Any
 
 from nnlab.report.cells import Note, Table
 from nnlab.report.collect import Image, Report
-from nnlab.report.facts import facts, verdict_heading, verdict_note
+from nnlab.report.facts import (
+    IMPORTANCE_HEADING,
+    facts,
+    importance_lead,
+    importance_note,
+    importance_table,
+    verdict_heading,
+    verdict_note,
+)
 from nnlab.version import __version__
 
 CSS_FILE = "report.css"  # beside this module, shipped as package data
@@ -144,6 +152,12 @@ def render_html(report: Report) -> str:
         if cut:
             h.append(f'<p class="note">{_note(cut)}</p>')
         h.append(_html_table(report.results, best_first=True))
+    if report.importance is not None:
+        h.append(f"<h3>{IMPORTANCE_HEADING}</h3><p>{_e(importance_lead(report.importance))}</p>")
+        if (table := importance_table(report.importance)) is not None:
+            h.append(_html_table(table, code=()))
+        if note := importance_note(report.importance):
+            h.append(f'<p class="note">{_e(note)}</p>')
 
     h.append('<h2 id="diagnosis">Diagnosis</h2>')
     if not report.diagnoses:

@@ -7,7 +7,15 @@ from urllib.parse import quote
 
 from nnlab.report.cells import Note, Table
 from nnlab.report.collect import Report
-from nnlab.report.facts import facts, verdict_heading, verdict_note
+from nnlab.report.facts import (
+    IMPORTANCE_HEADING,
+    facts,
+    importance_lead,
+    importance_note,
+    importance_table,
+    verdict_heading,
+    verdict_note,
+)
 from nnlab.version import __version__
 
 
@@ -94,6 +102,12 @@ def render_markdown(report: Report) -> str:
         if report.grouped_left_out:
             md += [_md_note(report.grouped_left_out), ""]
         md += [*_md_table(report.grouped, ()), ""]
+    if report.importance is not None:
+        md += [f"### {IMPORTANCE_HEADING}", "", importance_lead(report.importance), ""]
+        if (table := importance_table(report.importance)) is not None:
+            md += [*_md_table(table, ()), ""]
+        if note := importance_note(report.importance):
+            md += [f"_{note}_", ""]
 
     md += ["## Diagnosis", ""]
     if not report.diagnoses:
