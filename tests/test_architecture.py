@@ -17,10 +17,12 @@ READING = ("results", "compare", "plots", "report", "listing", "experiment")
 READING_ORDER = {"results": 0, "compare": 1, "listing": 1, "plots": 2, "report": 3, "experiment": 4}
 TRAINING = ("config", "config_document", "config_errors", "config_sweep", "expansion", "execute",
             "launchers", "train", "data", "models", "keras_objects", "callbacks", "capture",
-            "checkpoint", "summary", "store", "backend", "envinfo", "display", "fused")  # fmt: skip
+            "checkpoint", "summary", "store", "backend", "envinfo", "display", "fused",
+            "schema")  # fmt: skip
 BELOW = ("errors", "names", "diagnose", "events", "stopping", "lock", "cores", "version",
          "user_code")
-TOP = ("cli", "cli_options", "commands", "api", "notebook", "hooks", "__init__", "__main__")
+TOP = ("cli", "cli_options", "commands", "api", "notebook", "hooks", "__init__", "__main__",
+       "completion")
 BACKENDS = ("tensorflow", "keras", "jax", "torch")
 
 

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from nnlab import commands
+from nnlab import commands, completion
 from nnlab.cli_options import (
     BackendOpt,
     ConfigArg,
@@ -44,7 +44,7 @@ app = typer.Typer(
     "Write a YAML config (dataset, model, training choices), then `nnlab run config.yaml`: "
     "you get per-epoch history CSVs, learning-curve plots and a result per run under runs/.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
@@ -175,6 +175,7 @@ def sweep(
             "-p train.batch_size=1,100,full. In random mode, "
             "-p 'train.learning_rate={log_uniform: [1e-4, 1e-1]}'.",
             show_default=False,
+            autocompletion=completion.sweep_axes,
         ),
     ] = None,
     mode: Annotated[
@@ -274,6 +275,28 @@ def validate(
         f"({cfg.data.name}, {cfg.model.kind}, {cfg.train.epochs} epochs)",
         markup=False,
     )
+
+
+@app.command()
+def schema(
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write it to this file instead.", show_default=False),
+    ] = None,
+) -> None:
+    """Print the JSON Schema of the config file, for editors (completion, hover help, errors
+    as you type): docs/config.schema.json is this output. Never imports a backend."""
+    from nnlab.schema import schema_text
+
+    if out_file is None:
+        typer.echo(schema_text(), nl=False)
+        return
+    try:
+        out_file.write_text(schema_text(), encoding="utf-8")
+    except OSError as e:
+        err.print(f"error: cannot write {out_file}: {e.strerror or e}", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    err.print(f"wrote {out_file}", markup=False)
 
 
 @app.command()

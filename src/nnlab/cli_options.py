@@ -7,9 +7,15 @@ from typing import Annotated
 
 import typer
 
+from nnlab import completion
+
 ConfigArg = Annotated[
-    Path, typer.Argument(help="The experiment's YAML config.", show_default=False)
-]
+    Path,
+    typer.Argument(
+        help="The experiment's YAML config.", show_default=False,
+        autocompletion=completion.config_files,
+    ),
+]  # fmt: skip
 SetOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -17,6 +23,7 @@ SetOpt = Annotated[
         "-s",
         help="Override a dotted key, value parsed as YAML: --set train.learning_rate=0.01",
         show_default=False,
+        autocompletion=completion.set_assignments,
     ),
 ]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")]
