@@ -2,7 +2,8 @@
 file (and the valid choices), and leaves the output folder exactly as it was.
 
 Each case runs ``nnlab run CONFIG --out OUT`` against an OUT that already holds an experiment
-of the same name (its experiment.yaml and a finished run), then compares OUT byte for byte.
+of the same name (its experiment.yaml and a finished run), then compares OUT byte for byte;
+and ``nnlab validate CONFIG``, which must refuse the same (all but the run-only options).
 """
 
 from __future__ import annotations
@@ -222,6 +223,22 @@ CASES = [
             }
         },
     ),
+    Case(
+        "pima_path_missing",
+        ["data.path", "/nonexistent/pima.csv", "file not found"],
+        {"data": dict(name="pima", path="/nonexistent/pima.csv", n_samples=None, noise=None)},
+    ),
+    Case("n_samples_three", ["data.validation", "3 examples"], {"data": {"n_samples": 3}}),
+    Case(
+        "validation_leaves_one",
+        ["data.validation", "0.999", "left to train on"],
+        {"data": {"validation": 0.999}},
+    ),
+    Case(
+        "sweep_point_data",
+        ["data.validation", "0.999", "the 500 sweep points with data.validation=0.999"],
+        {"sweep": {"data.validation": [0.25, 0.999], "train.batch_size": list(range(1, 501))}},
+    ),
     Case("csv_empty", ["data.path", "empty"], files=csv_file("")),
     Case("csv_header_only", ["data.path"], files=csv_file("a,b,y\n")),
     Case("csv_ragged", ["data.path", "line 3"], files=csv_file("a,b,y\n1,2,0\n3,4\n5,6,1\n")),
@@ -378,8 +395,21 @@ def test_the_matrix_is_large_and_unique():
     assert len({c.id for c in CASES}) == len(CASES)
 
 
+VALIDATE_OPTIONS = {"--set", "--max-runs"}  # the others are run's alone
+
+
+def takes(command: str, case: Case) -> bool:
+    options = {a for a in case.args if a.startswith("--")}
+    return command == "run" or options <= VALIDATE_OPTIONS
+
+
+@pytest.mark.parametrize("command", ["run", "validate"])
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input_exits_2_names_the_problem_and_changes_nothing(case: Case, tmp_path: Path):
+def test_bad_input_exits_2_names_the_problem_and_changes_nothing(
+    case: Case, command: str, tmp_path: Path
+):
+    if not takes(command, case):
+        pytest.skip(f"{command} has no {case.args[0]}")
     out = tmp_path / "runs"
     exp = out / "tiny"
     (exp / "seed=0_abc123").mkdir(parents=True)
@@ -394,7 +424,8 @@ def test_bad_input_exits_2_names_the_problem_and_changes_nothing(case: Case, tmp
         if case.files is not None:  # the files' keys first: their None drops a TINY key
             changes = merge(case.files(tmp_path), changes)
         config.write_text(yaml.safe_dump(merge(TINY, changes), sort_keys=False))
-    result = runner.invoke(app, ["run", str(config), "--out", str(out), *case.args])
+    where = ["--out", str(out)] if command == "run" else []
+    result = runner.invoke(app, [command, str(config), *where, *case.args])
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     missing = [e for e in case.expected if e not in result.output]

@@ -263,10 +263,21 @@ def validate(
     config: ConfigArg, set_: SetOpt = None, max_runs: MaxRunsOpt = 100_000,
     debug: DebugOpt = False,
 ) -> None:  # fmt: skip
-    """Check a config (and its --set overrides) without training; print how many runs it has."""
+    """Check a config (and its --set overrides) as run does before training; print how many
+    runs it has.
+
+    The same checks as run: the schema, every sweep point, the optimizer, initializer,
+    builder and callbacks, and the data: each distinct data section is loaded once (a missing
+    data.path, n_samples or a validation fraction that leaves a class without examples, a
+    malformed file) and the loss and metrics are checked against its task. Trains nothing,
+    writes nothing and never downloads: a dataset not in the cache yet (pima, mnist or
+    cifar10 without data.path) is checked by the run that downloads it.
+    """
+    from nnlab.data import would_download
+
     try:
-        cfg, _, specs, _ = commands.prepare(config, set_, {}, load_data=False,
-                                            max_runs=max_runs)
+        cfg, _, specs, _ = commands.prepare(config, set_, {}, load_data=True, download=False,
+                                            max_runs=max_runs)  # fmt: skip
     except NnlabError as e:
         raise _fail(e, debug) from None
     n = len(specs)
@@ -275,6 +286,10 @@ def validate(
         f"({cfg.data.name}, {cfg.model.kind}, {cfg.train.epochs} epochs)",
         markup=False,
     )
+    sections = {s.config.data.model_dump_json(): s.config.data for s in specs}
+    for name in sorted({d.name for d in sections.values() if would_download(d)}):
+        err.print(f"note: data.name: {name} is not in the cache yet, so its data was not "
+                  f"checked; `nnlab run` downloads it (or set data.path)", markup=False)
 
 
 @app.command()

@@ -72,13 +72,17 @@ def prepare(
     mode: str | None = None,
     dry_run: bool = False,
     max_runs: int | None = None,
+    download: bool = True,
 ) -> tuple[Any, dict[str, Any], list[Any], dict[str, Any]]:
     """Everything ``run``, ``sweep`` and ``validate`` check before anything trains: the schema,
     the number of runs (more than ``max_runs`` is refused before expanding) and every
     expanded run, then (unless ``dry_run``) the backend and device, the Keras objects the
     config names, and (with ``load_data``) each distinct dataset and whether the loss and
     metrics fit its task. Each check runs once per distinct data section, train section and
-    builder, not once per run. Returns the config, raw doc, runs and device info."""
+    builder, not once per run: each data section is loaded once, however its runs are
+    ordered. Without ``download`` a dataset that is not cached yet is not fetched, and only
+    the checks that need no data are made for it (``validate``: see ``would_download``).
+    Returns the config, raw doc, runs and device info."""
     from nnlab.config import load_config
     from nnlab.expansion import MAX_RUNS, expand
 
@@ -95,27 +99,54 @@ def prepare(
 
     device = backend.activate(cfg.backend, cfg.device)
     preflight = keras_objects.Preflight()
-    loaded: dict[str, Any] = {}  # the last dataset loaded: one in memory at a time
+    by_data: dict[str, list[Any]] = {}  # the runs of each data section, in order of first use
     for spec in specs:
-        key = spec.config.data.model_dump_json()
-        if load_data and key not in loaded:
-            loaded = {key: load_checked(spec)}  # a sweep's points come grouped by section
-        preflight.check(spec.config, loaded.get(key) if load_data else None)
+        by_data.setdefault(spec.config.data.model_dump_json(), []).append(spec)
+    for group in by_data.values():  # one dataset in memory at a time
+        data = None
+        if load_data and (download or not _would_download(group[0])):
+            data = load_checked(group[0], group if len(by_data) > 1 else None)
+        for spec in group:
+            preflight.check(spec.config, data)
     return cfg, doc, specs, device
 
 
-def load_checked(spec: Any) -> Any:
-    """The dataset of ``spec``; a loader's unforeseen exception becomes a ``DataError``."""
+def _would_download(spec: Any) -> bool:
+    from nnlab.data import would_download
+
+    return would_download(spec.config.data)
+
+
+def load_checked(spec: Any, group: list[Any] | None = None) -> Any:
+    """The dataset of ``spec``; a loader's unforeseen exception becomes a ``DataError``. When
+    the sweep sets the data section, a problem names the sweep's data values, from the runs
+    of ``group`` (those that share the section)."""
     from nnlab.data import load_dataset
 
     try:
         return load_dataset(spec.config.data, spec.seed)
-    except NnlabError:
-        raise
+    except NnlabError as e:
+        where = _data_point(group) if group else ""
+        if not where:
+            raise
+        raise type(e)(*(f"{p} ({where})" for p in e.problems)) from None
     except Exception as e:  # a loader bug or an unforeseen file: still a data problem
         raise DataError(
             f"data: loading {spec.config.data.name} failed: {type(e).__name__}: {e}"
         ) from e
+
+
+def _data_point(group: list[Any]) -> str:
+    """``sweep point data.validation=0.999`` (``the 40 sweep points with ...`` when several
+    share the section): the swept data keys and variant of these runs; "" if none."""
+    from nnlab.config_sweep import VARIANT
+
+    values = {k: v for k, v in group[0].values.items() if k == VARIANT or k.startswith("data.")}
+    if not values:
+        return ""
+    where = ", ".join(f"{k}={v}" for k, v in values.items())
+    n = len({repr(s.values) for s in group})  # the repeats of a point share its values
+    return f"the {n} sweep points with {where}" if n > 1 else f"sweep point {where}"
 
 
 def check_writable(out_dir: Path) -> None:

@@ -8,8 +8,16 @@ split/subset/scale steps in ``_prepare``, downloads in ``_download``, the regist
 from __future__ import annotations
 
 from nnlab.data._base import Dataset, cache_dir
-from nnlab.data._registry import dataset_table, load_dataset, load_raw, raw_key, supply
+from nnlab.data._registry import (
+    dataset_table,
+    load_dataset,
+    load_raw,
+    raw_key,
+    supply,
+    would_download,
+)
 
 __all__ = [
     "Dataset", "cache_dir", "dataset_table", "load_dataset", "load_raw", "raw_key", "supply",
+    "would_download",
 ]  # fmt: skip

@@ -15,6 +15,7 @@ from pathlib import Path
 from nnlab.config import DATASETS, DataConfig
 from nnlab.data import _csv, _generated, _keras_images, _pima
 from nnlab.data._base import Dataset
+from nnlab.data._download import offline_reason
 from nnlab.data._prepare import Raw, prepare
 
 
@@ -78,6 +79,16 @@ def load_raw(cfg: DataConfig) -> Raw | None:
     if REGISTRY[cfg.name].kind not in ("download", "your file"):
         return None
     return REGISTRY[cfg.name].load(cfg, 0)
+
+
+def would_download(cfg: DataConfig) -> bool:
+    """Whether loading ``cfg`` would go to the network: a downloadable dataset without
+    ``data.path`` whose file is not in the cache yet, while downloads are allowed (offline,
+    the loader raises the missing-file error at once, without the network)."""
+    entry = REGISTRY[cfg.name]
+    if entry.kind != "download" or cfg.path is not None or entry.cache_path is None:
+        return False
+    return not entry.cache_path().exists() and offline_reason() is None
 
 
 def supply(raws: dict[str, Raw]) -> None:
