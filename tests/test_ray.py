@@ -154,7 +154,7 @@ def test_a_sweep_spreads_over_both_nodes_and_matches_the_local_launcher(
         assert (exp / run_id / "plots" / "learning_curves.png").stat().st_size > 10_000
 
 
-def test_callback_files_travel_with_the_work_and_saved_models_come_back(
+def test_callback_files_travel_with_the_work_and_saved_models_and_tensorboard_come_back(
     cluster: Any, tmp_path: Path
 ) -> None:
     (tmp_path / "code").mkdir()
@@ -163,8 +163,8 @@ def test_callback_files_travel_with_the_work_and_saved_models_come_back(
     config = pima_config(tmp_path, epochs=10, callbacks=[stop], save_model="final")
     opens = tmp_path / "opens.log"
     logged = env(NNLAB_RAY_OPEN_LOG=str(opens))
-    out = subprocess.run(command(config, tmp_path / "ray", cluster), capture_output=True,
-                         text=True, timeout=600, env=logged)  # fmt: skip
+    out = subprocess.run(command(config, tmp_path / "ray", cluster, "--tensorboard"),
+                         capture_output=True, text=True, timeout=600, env=logged)  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     rows = summary(tmp_path / "ray" / "ray")
     assert len(rows) == 8 and {r["epochs_run"] for r in rows.values()} == {"2"}  # it stopped
@@ -175,6 +175,10 @@ def test_callback_files_travel_with_the_work_and_saved_models_come_back(
         saved = record(run_dir)["model"]
         assert saved["weights"] == "final" and saved["epoch"] == 2
         assert (run_dir / "model.keras").stat().st_size == saved["bytes"]
+        # the TensorBoard files the actor wrote came back with the run (epochs 0..2)
+        [events] = (run_dir / "tensorboard" / "validation").glob("events.out.tfevents.*")
+        assert events.stat().st_size > 0
+        assert list((run_dir / "tensorboard").glob("events.out.tfevents.*.hparams.nnlab"))
 
 
 def test_a_lost_node_fails_its_run_only_and_the_same_command_finishes(

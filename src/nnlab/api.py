@@ -41,6 +41,7 @@ def run(
     max_runs: int | None = None,
     quiet: bool = False,
     callbacks: Sequence[Any] | None = None,
+    tensorboard: bool = False,
 ) -> Any:
     """Train every run ``config`` describes (as ``nnlab run``) and return the
     :class:`~nnlab.experiment.Experiment` (with ``dry_run``: a DataFrame of the runs and
@@ -51,6 +52,8 @@ def run(
     ``["train.epochs=5"]``). ``callbacks`` are Keras callback objects added to every run's
     ``fit``, in this process (so one worker, the local launcher, no fused groups); unlike
     ``train.callbacks`` they are not part of the run ids: the caller answers for them.
+    ``tensorboard=True`` is ``train.tensorboard: true`` for every run (event files and HParams
+    sessions under each run's ``tensorboard/``).
     """
     return _experiment(config, locals(), axes=[], mode=None)
 
@@ -75,6 +78,7 @@ def sweep(
     max_runs: int | None = None,
     quiet: bool = False,
     callbacks: Sequence[Any] | None = None,
+    tensorboard: bool = False,
 ) -> Any:
     """:func:`run` with sweep axes added to the config's own (as ``nnlab sweep -p``):
     ``params={"train.batch_size": [16, 64, "full"]}``; in random mode an axis may be a
@@ -131,8 +135,8 @@ def _experiment(config: Any, options: dict[str, Any], axes: list[str], mode: str
                            options["gpus_per_run"])  # fmt: skip
     request = commands.Request(
         config, sets=_sets(options["set"]), axes=axes, mode=mode, out=Path(options["out"]),
-        where=where, **{k: options[k] for k in ("backend", "device", "repeats", "fused",
-                                                 "force", "dry_run", "max_runs")},
+        where=where, **{k: options[k] for k in ("backend", "device", "repeats", "fused", "force",
+                                                 "dry_run", "max_runs", "tensorboard")},
         in_process=bool(given),
     )  # fmt: skip
     with _objects(given):
@@ -141,7 +145,7 @@ def _experiment(config: Any, options: dict[str, Any], axes: list[str], mode: str
         if request.dry_run:
             return _plan(prepared.specs, exp_dir, request.force)
         outcome = commands.train(request, prepared, _display(options["quiet"]))
-    for problem in (outcome.plot_error, outcome.report_error):
+    for problem in (outcome.plot_error, outcome.report_error, outcome.tensorboard_error):
         if problem:
             warnings.warn(problem, RuntimeWarning, stacklevel=3)
     if outcome.interrupted:

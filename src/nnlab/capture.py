@@ -1,7 +1,8 @@
 """``train.capture``: what happens inside the network while it learns.
 
 * ``weights``: mean, std and L2 norm of every kernel and bias, per layer, at epoch 0 (before
-  training) and after each epoch, in ``weights.csv``;
+  training) and after each epoch, in ``weights.csv``, and a histogram of each (``HISTOGRAM_BINS``
+  equal buckets between its min and max) in ``weight_histograms.csv``;
 * ``gradients``: mean, std and L2 norm of the gradient of the training loss with respect to
   every kernel, on one fixed batch of training data, at the same epochs, plus the
   update-to-weight ratio ``learning_rate * |grad| / |kernel|`` (the step plain SGD would take,
@@ -29,16 +30,36 @@ import keras
 import numpy as np
 
 from nnlab.models import leaf_layers
-from nnlab.store import BATCHES_FILE, GRADIENTS_FILE, LONG_COLUMNS, WEIGHTS_FILE, RowFile
+from nnlab.store import (
+    BATCHES_FILE,
+    GRADIENTS_FILE,
+    HISTOGRAM_COLUMNS,
+    LONG_COLUMNS,
+    WEIGHT_HISTOGRAMS_FILE,
+    WEIGHTS_FILE,
+    RowFile,
+)
 
 GRADIENT_BATCH = 256  # samples in the fixed batch the gradients are measured on
 TENSORS = ("kernel", "bias")
+HISTOGRAM_BINS = 30
 
 
 def stats(values: np.ndarray) -> dict[str, float]:
     """mean, std and L2 norm of a tensor, in float64."""
     v = np.asarray(values, dtype=np.float64).ravel()
     return {"mean": float(v.mean()), "std": float(v.std()), "norm": float(np.sqrt(v @ v))}
+
+
+def histogram(values: np.ndarray) -> list[Any]:
+    """min, max, sum, sum of squares, bucket edges and counts of a tensor (the cells of a
+    ``weight_histograms.csv`` row after epoch, layer and tensor)."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    low, high = float(v.min()), float(v.max())
+    counts, edges = np.histogram(v, bins=HISTOGRAM_BINS, range=(low, high if high > low else
+                                                               low + 1e-12))  # fmt: skip
+    return [_num(low), _num(high), _num(float(v.sum())), _num(float(v @ v)),
+            " ".join(_num(e) for e in edges), " ".join(str(int(c)) for c in counts)]
 
 
 def _num(value: float) -> str:
@@ -89,6 +110,8 @@ class Capture(keras.callbacks.Callback):
         self._tracked = tracked_weights(model)
         if "weights" in kinds:
             self.files["weights"] = RowFile(run_dir / WEIGHTS_FILE, LONG_COLUMNS)
+            self.files["histograms"] = RowFile(run_dir / WEIGHT_HISTOGRAMS_FILE,
+                                               HISTOGRAM_COLUMNS)  # fmt: skip
         if "gradients" in kinds:
             self.files["gradients"] = RowFile(run_dir / GRADIENTS_FILE, LONG_COLUMNS)
             pick = np.random.default_rng(seed).permutation(len(x))[:GRADIENT_BATCH]
@@ -104,11 +127,14 @@ class Capture(keras.callbacks.Callback):
 
     def record(self, epoch: int) -> None:
         if "weights" in self.files:
-            rows = []
+            rows, histograms = [], []
             for layer, tensor, var in self._tracked:
-                for stat, value in stats(keras.ops.convert_to_numpy(var)).items():
+                values = keras.ops.convert_to_numpy(var)
+                for stat, value in stats(values).items():
                     rows.append([epoch, layer, tensor, stat, _num(value)])
+                histograms.append([epoch, layer, tensor, *histogram(values)])
             self.files["weights"].write(rows)
+            self.files["histograms"].write(histograms)
         if "gradients" in self.files:
             self.files["gradients"].write(self._gradient_rows(epoch))
 

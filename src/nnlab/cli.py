@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from nnlab import commands, completion
+from nnlab import cli_export, commands, completion
 from nnlab.cli_options import (
     BackendOpt,
     ConfigArg,
@@ -33,6 +33,7 @@ from nnlab.cli_options import (
     RayAddressOpt,
     RepeatsOpt,
     SetOpt,
+    TensorboardOpt,
     WorkersOpt,
 )  # fmt: skip
 from nnlab.errors import NnlabError
@@ -48,6 +49,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
+app.add_typer(cli_export.app, name="export")
 # in a pipe or a log, tables get room for whole run ids instead of the 80-column default
 _WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
 err = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH)
@@ -83,7 +85,7 @@ def _experiment(
     config: Path, sets: list[str] | None, out_dir: Path, where: commands.Where,
     backend: str | None, device: str | None, repeats: int | None, force: bool, quiet: bool,
     dry_run: bool, debug: bool, axes: list[str] | None = None, mode: str | None = None,
-    max_runs: int | None = None, fused: bool | None = None,
+    max_runs: int | None = None, fused: bool | None = None, tensorboard: bool = False,
 ) -> None:  # fmt: skip
     """What ``run`` and ``sweep`` do: check everything, then train every pending run."""
     from nnlab import display, store
@@ -91,7 +93,7 @@ def _experiment(
     request = commands.Request(
         config, sets=list(sets or []), axes=list(axes or []), mode=mode, out=out_dir,
         where=where, backend=backend, device=device, repeats=repeats, fused=fused, force=force,
-        dry_run=dry_run, max_runs=max_runs,
+        dry_run=dry_run, max_runs=max_runs, tensorboard=tensorboard,
     )  # fmt: skip
     try:
         prepared = commands.check(request)
@@ -121,6 +123,9 @@ def _experiment(
     if outcome.report_error:
         err.print(f"warning: the report failed: {outcome.report_error}; `nnlab report "
                   f"{exp_dir}` tries again", markup=False)  # fmt: skip
+    if outcome.tensorboard_error:
+        err.print(f"warning: the TensorBoard files failed: {outcome.tensorboard_error}; "
+                  f"`nnlab export tensorboard {exp_dir}` tries again", markup=False)  # fmt: skip
     if outcome.interrupted:
         err.print(
             f"interrupted: finished runs are kept in {exp_dir}; run the same command again "
@@ -150,6 +155,7 @@ def run(
     dry_run: DryRunOpt = False,
     max_runs: MaxRunsOpt = 100_000,
     fused: FusedOpt = None,
+    tensorboard: TensorboardOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Run every run the config describes (each sweep point x repeats), skipping runs that
@@ -160,7 +166,8 @@ def run(
     """
     where = commands.Where(workers, launcher, ray_address, gpus_per_run)
     _experiment(config, set_, out_dir, where, backend, device, repeats, force, quiet,
-                dry_run, debug, max_runs=max_runs, fused=fused)  # fmt: skip
+                dry_run, debug, max_runs=max_runs, fused=fused,
+                tensorboard=tensorboard)  # fmt: skip
 
 
 @app.command()
@@ -199,6 +206,7 @@ def sweep(
     dry_run: DryRunOpt = False,
     max_runs: MaxRunsOpt = 100_000,
     fused: FusedOpt = None,
+    tensorboard: TensorboardOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Add sweep axes from the command line to the config's own, and run them all.
@@ -208,7 +216,7 @@ def sweep(
     where = commands.Where(workers, launcher, ray_address, gpus_per_run)
     _experiment(config, set_, out_dir, where, backend, device, repeats, force, quiet,
                 dry_run, debug, axes=param or [], mode=mode, max_runs=max_runs,
-                fused=fused)  # fmt: skip
+                fused=fused, tensorboard=tensorboard)  # fmt: skip
 
 
 def _print_dry_run(specs: list[Any], exp_dir: Path, force: bool, fused: Any) -> None:

@@ -92,3 +92,11 @@ MaxRunsOpt = Annotated[
         help="Refuse a sweep of more runs than this, before expanding it.",
     ),
 ]  # fmt: skip
+TensorboardOpt = Annotated[
+    bool,
+    typer.Option(
+        "--tensorboard",
+        help="Write TensorBoard event files and HParams sessions under each run's "
+        "tensorboard/ (as train.tensorboard: true); tensorboard --logdir OUT/NAME.",
+    ),
+]

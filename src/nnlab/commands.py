@@ -44,6 +44,10 @@ class Request:
     dry_run: bool = False
     max_runs: int | None = None
     in_process: bool = False  # the runs must train in this process (API callback objects)
+    tensorboard: bool = False  # --tensorboard: as train.tensorboard=true for every run
+
+    def all_sets(self) -> list[str]:
+        return [*self.sets, *(["train.tensorboard=true"] if self.tensorboard else [])]
 
     def overrides(self) -> dict[str, Any]:
         return {"backend": self.backend, "device": self.device, "repeats": self.repeats,
@@ -183,7 +187,7 @@ def check(request: Request) -> Prepared:
     from nnlab import hooks
 
     cfg, doc, specs, device = prepare(
-        request.config, request.sets, request.overrides(), load_data=True, axes=request.axes,
+        request.config, request.all_sets(), request.overrides(), load_data=True, axes=request.axes,
         mode=request.mode, dry_run=request.dry_run, max_runs=request.max_runs,
     )  # fmt: skip
     prepared = Prepared(cfg, doc, specs, device)

@@ -324,6 +324,7 @@ class TrainConfig(_Strict):
     save_model: Literal["none", "best", "final"] = "none"  # model.keras in the run folder
     checkpoint_every: Annotated[int, Field(gt=0)] | None = None  # epochs between checkpoints
     callbacks: list[CallbackSpec] = Field(default_factory=list)  # the user's own
+    tensorboard: bool = False  # <run>/tensorboard/: event files and HParams sessions
 
     @field_validator("callbacks", mode="before")
     @classmethod

@@ -39,6 +39,7 @@ class Outcome:
     plot_error: str | None = None  # set by the experiment-end hook
     report: Path | None = None  # report.html, when the hook wrote it
     report_error: str | None = None
+    tensorboard_error: str | None = None  # train.tensorboard: writing the HParams failed
 
     @property
     def failed(self) -> list[str]:

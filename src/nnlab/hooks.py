@@ -1,6 +1,7 @@
-"""What the CLI (and later the Python API) runs when a run or an experiment ends: draw the
-plots and write the report. These are the hooks ``execute`` and the launchers take, so that
-the training wing imports nothing of the reading wing; this module joins the two, like cli.
+"""What the CLI and the Python API run when a run or an experiment ends: draw the plots, write
+the report and, when asked, the TensorBoard files. These are the hooks ``execute`` and the
+launchers take, so that the training wing imports nothing of the reading wing; this module joins
+the two, like cli.
 
 Drawing never fails a run: the results are safe on disk and ``nnlab plot`` / ``nnlab report``
 can retry, so a problem is noted (in the run's result, or the outcome) and training goes on.
@@ -20,7 +21,8 @@ from nnlab.launchers import RunEnd
 
 
 def plot_run(run_dir: Path, result: dict[str, Any]) -> None:
-    """The run-end hook: draw the run's plots; a plotting problem is noted in its result."""
+    """The run-end hook: draw the run's plots, and its TensorBoard scalars when its config asks
+    (:func:`tensorboard_run`); a problem is noted in its result."""
     from nnlab import plots
 
     try:
@@ -28,15 +30,34 @@ def plot_run(run_dir: Path, result: dict[str, Any]) -> None:
     except Exception as e:  # the run's data is safe on disk; `nnlab plot` can retry
         result["plot_error"] = f"{type(e).__name__}: {e}"
         store.write_json(run_dir / store.RESULT_FILE, result)
+    tensorboard_run(run_dir, result)
 
 
-def run_end(n_runs: int) -> RunEnd | None:
+def tensorboard_run(run_dir: Path, result: dict[str, Any]) -> None:
+    """The run's TensorBoard scalars as it ends, when its config has ``train.tensorboard``
+    (where it trained: a worker, a Ray actor); a problem is noted in its result."""
+    from nnlab import results
+
+    if not results.read_config_text(run_dir / store.CONFIG_FILE)[1].get("train", {}).get(
+        "tensorboard"
+    ):
+        return
+    from nnlab.export import tensorboard
+
+    try:
+        tensorboard.write_run(run_dir)
+    except Exception as e:  # `nnlab export tensorboard` can retry
+        result["tensorboard_error"] = f"{type(e).__name__}: {e}"
+        store.write_json(run_dir / store.RESULT_FILE, result)
+
+
+def run_end(n_runs: int) -> RunEnd:
     """The run-end hook of an experiment of ``n_runs`` runs: :func:`plot_run` up to
-    ``nnlab.plots.PER_RUN_PLOTS_MAX`` runs, none past it (``nnlab plot RUN_DIR`` or
-    ``nnlab plot EXPERIMENT --runs`` draws them on demand)."""
+    ``nnlab.plots.PER_RUN_PLOTS_MAX`` runs; past it no per-run plots (``nnlab plot RUN_DIR``
+    or ``nnlab plot EXPERIMENT --runs`` draws them on demand), only the TensorBoard files."""
     from nnlab.plots.files import PER_RUN_PLOTS_MAX
 
-    return plot_run if n_runs <= PER_RUN_PLOTS_MAX else None
+    return plot_run if n_runs <= PER_RUN_PLOTS_MAX else tensorboard_run
 
 
 def plot_experiment(exp_dir: Path) -> str | None:
@@ -61,9 +82,25 @@ def write_report(exp_dir: Path) -> tuple[Path | None, str | None]:
     return html, None
 
 
+def write_tensorboard(exp_dir: Path, run_ids: list[str]) -> str | None:
+    """The HParams experiment and sessions of ``run_ids`` (and the scalars of any run that
+    has none yet); returns the problem, if any."""
+    from nnlab.export import tensorboard
+
+    try:
+        tensorboard.write_experiment(exp_dir, run_ids)
+    except Exception as e:
+        return f"{type(e).__name__}: {e}"
+    return None
+
+
 def finish_experiment(exp_dir: Path, specs: list[RunSpec], outcome: Outcome) -> None:
-    """The experiment-end hook: comparison plots (for more than one run), then the report;
-    their problems go into ``outcome`` for the CLI to print as warnings."""
+    """The experiment-end hook: comparison plots (for more than one run), then the report,
+    then the TensorBoard HParams of the runs that ask for it; their problems go into
+    ``outcome`` for the CLI to print as warnings."""
     if len(specs) > 1:
         outcome.plot_error = plot_experiment(exp_dir)
     outcome.report, outcome.report_error = write_report(exp_dir)
+    tensorboard_runs = [s.run_id for s in specs if s.config.train.tensorboard]
+    if tensorboard_runs:
+        outcome.tensorboard_error = write_tensorboard(exp_dir, tensorboard_runs)

@@ -37,6 +37,11 @@ WEIGHTS_FILE = "weights.csv"
 GRADIENTS_FILE = "gradients.csv"
 BATCHES_FILE = "batches.csv"
 LONG_COLUMNS = ("epoch", "layer", "tensor", "stat", "value")
+# capture: weights also writes a histogram of every kernel and bias per epoch (TensorBoard's
+# histograms); edges and counts are space-separated numbers in one cell each
+WEIGHT_HISTOGRAMS_FILE = "weight_histograms.csv"
+HISTOGRAM_COLUMNS = ("epoch", "layer", "tensor", "min", "max", "sum", "sum_squares", "edges",
+                     "counts")  # fmt: skip
 PLOTS_DIR = "plots"
 
 # statuses a run can end with; "running" is written when it starts
