@@ -290,6 +290,19 @@ def test_the_schema_knows_which_keys_each_dataset_reads(dataset):
         assert accepted(doc) == loads(doc), (dataset, key)
 
 
+def test_the_loader_and_the_schema_read_one_table_of_data_keys():
+    """config.DATA_KEYS drives both; the loader's messages for task and path stay as they were,
+    and task at its default (auto) is no setting, so any dataset takes it."""
+    assert config.DATA_KEYS["task"] == ("csv",) and "digits" not in config.DATA_KEYS["path"]
+    with pytest.raises(ConfigError) as info:
+        load_config(with_(BASE, data={"task": "binary", "path": "d.csv"}))
+    assert str(info.value).splitlines() == [
+        "data.task: only applies to csv, not circles",
+        "data.path: circles is generated, it has no file to load",
+    ]
+    assert loads(with_(BASE, data={"task": "auto"}))
+
+
 @pytest.mark.parametrize("kind", config.MODEL_KINDS)
 def test_the_schema_knows_which_keys_each_model_kind_reads(kind):
     base = {"kind": kind, **({"builder": "b.py:build"} if kind == "custom" else {})}

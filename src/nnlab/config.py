@@ -43,6 +43,19 @@ MODEL_KEYS = {
     "cnn": _LAYER_KEYS | {"hidden", "filters", "kernel_size"},
     "custom": {"kind", "builder"},
 }
+# the data keys only some datasets read, and which; setting one elsewhere is an error (the
+# others every dataset reads). The schema's per-dataset key lists come from here too
+DATA_KEYS = {
+    "n_samples": GENERATED,
+    "noise": ("circles", "moons"),
+    "factor": ("circles",),
+    "centers": ("blobs",),
+    "cluster_std": ("blobs",),
+    "n_features": ("blobs",),
+    "target": ("csv",),
+    "task": ("csv",),  # set: other than its default, auto
+    "path": tuple(d for d in DATASETS if d not in (*GENERATED, "digits")),  # a file to load
+}
 
 
 # an experiment's name is its output folder's name: file systems take 255 bytes, and the
@@ -114,27 +127,18 @@ class DataConfig(_Strict):
     @pydantic.model_validator(mode="after")
     def _keys_fit_the_dataset(self) -> DataConfig:
         problems = []
-        own = {
-            "n_samples": GENERATED,
-            "noise": ("circles", "moons"),
-            "factor": ("circles",),
-            "centers": ("blobs",),
-            "cluster_std": ("blobs",),
-            "n_features": ("blobs",),
-            "target": ("csv",),
-        }
-        for key, datasets in own.items():
-            if getattr(self, key) is not None and self.name not in datasets:
+        for key, datasets in DATA_KEYS.items():
+            if getattr(self, key) == DataConfig.model_fields[key].default or self.name in datasets:
+                continue
+            if key == "path":
+                problems.append(f"path: {self.name} is generated, it has no file to load")
+            else:
                 problems.append(f"{key}: only applies to {' and '.join(datasets)}, not {self.name}")
-        if self.task != "auto" and self.name != "csv":
-            problems.append(f"task: only applies to csv, not {self.name}")
         if self.name == "csv":
             if self.path is None:
                 problems.append("path: required for data.name csv (the CSV file to load)")
             if self.target is None:
                 problems.append("target: required for data.name csv (a column name or index)")
-        if self.path is not None and self.name in (*GENERATED, "digits"):
-            problems.append(f"path: {self.name} is generated, it has no file to load")
         if self.validation == "test" and self.name not in ("mnist", "cifar10"):
             problems.append(
                 "validation: 'test' needs a dataset with an official test split "

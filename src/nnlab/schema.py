@@ -159,18 +159,6 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
     },
 }
 
-# the data keys only some datasets read (DataConfig's own check); the others read every key
-_DATA_KEYS_FOR = {
-    "n_samples": config.GENERATED,
-    "noise": ("circles", "moons"),
-    "factor": ("circles",),
-    "centers": ("blobs",),
-    "cluster_std": ("blobs",),
-    "n_features": ("blobs",),
-    "target": ("csv",),
-    "task": ("csv",),
-    "path": tuple(d for d in config.DATASETS if d not in (*config.GENERATED, "digits")),
-}
 _TEST_SPLIT = ("mnist", "cifar10")  # the datasets with an official test split
 _SECTIONS = ("data", "model", "train", "sweep")
 # an optimizer's or initializer's own arguments, swept as train.optimizer.momentum
@@ -279,7 +267,7 @@ def _rules(schema: dict[str, Any], defs: dict[str, Any]) -> None:
     rules = []
     for dataset in config.DATASETS:
         then: dict[str, Any] = {"propertyNames": {"enum": [
-            k for k in data if dataset in _DATA_KEYS_FOR.get(k, (dataset,))]}}  # fmt: skip
+            k for k in data if dataset in config.DATA_KEYS.get(k, (dataset,))]}}  # fmt: skip
         if dataset == "csv":
             then["required"] = ["path", "target"]
         if dataset not in _TEST_SPLIT:
