@@ -21,8 +21,9 @@ CONFIG = {
     "name": "tb",
     "data": {"name": "circles", "n_samples": 240},
     "model": {"kind": "mlp", "hidden": [6]},
-    "train": {"epochs": 4, "batch_size": 32, "capture": ["weights"]},
-    "sweep": {"train.learning_rate": [0.01, 0.1], "train.optimizer": ["sgd", "adam"]},
+    "train": {"epochs": 4, "optimizer": "adam", "capture": ["weights"]},
+    # a mixed axis (a number and a name): TensorBoard needs one type per HParams column
+    "sweep": {"train.learning_rate": [0.01, 0.1], "train.batch_size": [16, "full"]},
 }
 ea = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
 
@@ -92,10 +93,10 @@ def test_hparams_sessions_hold_swept_values_seed_status_and_metrics(trained: Pat
         content = session.PluginTagToContent("hparams")
         start = metadata.parse_session_start_info_plugin_data(
             content[metadata.SESSION_START_INFO_TAG])
-        hparams = {k: v.WhichOneof("kind") and getattr(v, v.WhichOneof("kind"))
-                   for k, v in start.hparams.items()}  # fmt: skip
+        hparams = {k: getattr(v, v.WhichOneof("kind")) for k, v in start.hparams.items()}
         assert hparams == {"train.learning_rate": row["train.learning_rate"],
-                           "train.optimizer": row["train.optimizer"], "seed": 0.0}  # fmt: skip
+                           "train.batch_size": str(row["train.batch_size"]),
+                           "seed": 0.0}  # fmt: skip
         end = metadata.parse_session_end_info_plugin_data(content[metadata.SESSION_END_INFO_TAG])
         assert end.status == 1  # STATUS_SUCCESS
         best = session.Scalars("best_val_loss")
@@ -104,8 +105,10 @@ def test_hparams_sessions_hold_swept_values_seed_status_and_metrics(trained: Pat
     experiment = accumulator(exp / "tensorboard").PluginTagToContent("hparams")
     info = metadata.parse_experiment_plugin_data(experiment[metadata.EXPERIMENT_TAG])
     domains = {h.name: list(h.domain_discrete) for h in info.hparam_infos}
-    assert domains == {"train.learning_rate": [0.01, 0.1], "train.optimizer": ["adam", "sgd"],
+    assert domains == {"train.learning_rate": [0.01, 0.1], "train.batch_size": ["16", "full"],
                        "seed": [0.0]}  # fmt: skip
+    types = {h.name: h.type for h in info.hparam_infos}
+    assert types == {"train.learning_rate": 3, "train.batch_size": 1, "seed": 3}  # FLOAT64, STRING
     assert {m.name.tag for m in info.metric_infos} >= {"final_val_loss", "best_val_accuracy"}
 
 
@@ -175,7 +178,7 @@ def test_mlflow_round_trip_and_idempotence(trained: Path, tmp_path: Path):
         assert run.data.tags["nnlab.diagnosis"] == summary.loc[run_id, "diagnosis"]
         params = run.data.params
         assert float(params["train.learning_rate"]) == summary.loc[run_id, "train.learning_rate"]
-        assert params["train.optimizer"] == summary.loc[run_id, "train.optimizer"]
+        assert params["train.batch_size"] == str(summary.loc[run_id, "train.batch_size"])
         assert params["data.name"] == "circles" and params["train.epochs"] == "4"
         history = pd.read_csv(exp / run_id / "history.csv")
         logged = client.get_metric_history(run.info.run_id, "val_loss")
@@ -255,8 +258,11 @@ def test_tensorboard_itself_lists_every_run_in_its_hparams_dashboard(trained: Pa
     server = subprocess.Popen([str(exe), "--logdir", str(trained / "on" / "tb"), "--port",
                                str(port), "--host", "127.0.0.1", "--load_fast=false"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    # sorted and filtered by the mixed column, as the dashboard does when a user clicks it
+    columns = [{"hparam": "train.batch_size", "order": "ORDER_ASC",
+                "filterRegexp": "full|16"}]  # fmt: skip
     body = json.dumps({"experimentName": "", "allowedStatuses": ["STATUS_SUCCESS"],
-                       "colParams": [], "startIndex": 0, "sliceSize": 100}).encode()  # fmt: skip
+                       "colParams": columns, "startIndex": 0, "sliceSize": 100}).encode()
     url = f"http://127.0.0.1:{port}/data/plugin/hparams/session_groups"
     try:
         deadline, groups = time.monotonic() + 120, None
@@ -279,6 +285,8 @@ def test_tensorboard_itself_lists_every_run_in_its_hparams_dashboard(trained: Pa
         run_id = group["name"].split("/")[0]
         assert group["hparams"]["train.learning_rate"] == summary.loc[run_id,
                                                                       "train.learning_rate"]
+        assert group["hparams"]["train.batch_size"] == str(summary.loc[run_id,
+                                                                       "train.batch_size"])
         metrics = {m["name"]["tag"]: m["value"] for m in group["metricValues"]}
         assert metrics["best_val_accuracy"] == pytest.approx(
             summary.loc[run_id, "best_val_accuracy"], rel=1e-6)
@@ -291,9 +299,100 @@ def test_the_run_end_hook_writes_tensorboard_only_when_the_run_asks(trained: Pat
 
     run = tmp_path / "run"
     shutil.copytree(run_dirs(trained / "off" / "tb")[0], run)
+    shutil.rmtree(run / "tensorboard", ignore_errors=True)  # an export test may have run
     hooks.tensorboard_run(run, {})
     assert not (run / "tensorboard").exists()  # its config.yaml says tensorboard: false
     config = run / "config.yaml"
     config.write_text(config.read_text().replace("tensorboard: false", "tensorboard: true"))
     hooks.tensorboard_run(run, {})
     assert len(accumulator(run / "tensorboard" / "train").Scalars("epoch_loss")) == 5
+
+
+def diverging_config(tmp_path: Path) -> dict:
+    from helpers import linear_csv
+
+    return {"name": "div", "data": {"name": "csv", "path": str(linear_csv(tmp_path)),
+                                    "target": "y"},
+            "model": {"kind": "mlp", "hidden": [8]},
+            "train": {"epochs": 30, "optimizer": "sgd", "batch_size": 16,
+                      "capture": ["weights", "gradients"]},
+            "sweep": {"train.learning_rate": [0.001, 5.0]}}  # fmt: skip
+
+
+def test_a_diverged_run_with_capture_is_diverged_and_exports(tmp_path: Path):
+    """Weights that became NaN or inf neither fail the run (its capture skips them) nor the
+    TensorBoard files (the epochs without a finite weight have no histogram)."""
+    nnlab.run(diverging_config(tmp_path), out=tmp_path / "out", tensorboard=True, quiet=True)
+    summary = pd.read_csv(tmp_path / "out" / "div" / "summary.csv")
+    assert sorted(summary.status) == ["completed", "diverged"]
+    for run in run_dirs(tmp_path / "out" / "div"):
+        acc = accumulator(run / "tensorboard" / "train")
+        assert len(acc.Scalars("epoch_loss")) >= 1
+        histograms = acc.Histograms("weights/dense1/kernel")
+        assert histograms and all(h.histogram_value.num == 24 for h in histograms)  # 3x8
+
+
+@pytest.mark.slow
+def test_a_diverging_member_of_a_fused_group_fails_nobody(tmp_path: Path):
+    config = diverging_config(tmp_path)
+    script = f"""
+import nnlab
+nnlab.run({config!r}, out={str(tmp_path / "out")!r}, backend="jax", tensorboard=True, quiet=True)
+"""
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    import json
+
+    runs = run_dirs(tmp_path / "out" / "div")
+    records = [json.loads((r / "result.json").read_text()) for r in runs]
+    assert all(r.get("fused") for r in records)
+    assert sorted(r["status"] for r in records) == ["completed", "diverged"]
+
+
+def test_mlflow_export_cut_short_is_finished_by_the_next(trained: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch):
+    """A failure mid-export (an upload, Ctrl-C) leaves a run without its fingerprint: the next
+    export logs it again and deletes the partial one, so each nnlab run has one whole run."""
+    mlflow = pytest.importorskip("mlflow")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    args = ["export", "mlflow", str(trained / "on" / "tb"), "--tracking-uri", uri]
+    calls = {"n": 0}
+    original = mlflow.MlflowClient.log_artifact
+
+    def flaky(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("upload failed")
+        return original(self, *a, **k)
+
+    monkeypatch.setattr(mlflow.MlflowClient, "log_artifact", flaky)
+    cut = CliRunner().invoke(app, args)
+    assert cut.exit_code == 1 and "the same command finishes the rest" in cut.output
+    monkeypatch.setattr(mlflow.MlflowClient, "log_artifact", original)
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert "logged 3, replaced 1" in again.output
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    runs = client.search_runs([client.get_experiment_by_name("tb").experiment_id])
+    assert len(runs) == 4 and {r.info.status for r in runs} == {"FINISHED"}
+    assert all(len(client.list_artifacts(r.info.run_id)) >= 4 for r in runs)
+
+
+def test_mlflow_keeps_two_folders_of_one_name_apart_and_takes_relative_uris(
+    trained: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import shutil
+
+    pytest.importorskip("mlflow")
+    other = tmp_path / "elsewhere" / "tb"
+    shutil.copytree(trained / "on" / "tb", other)
+    monkeypatch.chdir(tmp_path)
+    args = ["--tracking-uri", "sqlite:///rel.db"]  # relative to the current folder
+    for folder, expected in [(trained / "on" / "tb", "logged 4"), (other, "logged 4"),
+                             (trained / "on" / "tb", "unchanged 4")]:  # fmt: skip
+        result = CliRunner().invoke(app, ["export", "mlflow", str(folder), *args])
+        assert result.exit_code == 0, result.output
+        assert expected in result.output
+    assert (tmp_path / "rel.db").is_file() and (tmp_path / "mlartifacts" / "tb").is_dir()

@@ -52,13 +52,20 @@ def stats(values: np.ndarray) -> dict[str, float]:
 
 
 def histogram(values: np.ndarray) -> list[Any]:
-    """min, max, sum, sum of squares, bucket edges and counts of a tensor (the cells of a
-    ``weight_histograms.csv`` row after epoch, layer and tensor)."""
+    """min, max, sum, sum of squares, bucket edges and counts of the finite values of a tensor
+    (the cells of a ``weight_histograms.csv`` row after epoch, layer and tensor); empty cells
+    when none is finite (a diverged run: its history records the divergence)."""
     v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return ["", "", "", "", "", ""]
     low, high = float(v.min()), float(v.max())
-    counts, edges = np.histogram(v, bins=HISTOGRAM_BINS, range=(low, high if high > low else
-                                                               low + 1e-12))  # fmt: skip
-    return [_num(low), _num(high), _num(float(v.sum())), _num(float(v @ v)),
+    # a constant tensor (a bias at 0) gets one narrow bucket range, wide enough to be a range
+    width = max(high - low, abs(low) * 1e-6, 1e-12)
+    with np.errstate(over="ignore", invalid="ignore"):  # values near the float64 limits
+        total, squares = float(v.sum()), float(v @ v)
+        counts, edges = np.histogram(v, bins=HISTOGRAM_BINS, range=(low, low + width))
+    return [_num(low), _num(high), _num(total), _num(squares),
             " ".join(_num(e) for e in edges), " ".join(str(int(c)) for c in counts)]
 
 

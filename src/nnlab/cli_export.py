@@ -90,6 +90,11 @@ def mlflow(
         done = ml.export(_experiment_dir(directory), tracking_uri, experiment_name)
     except NnlabError as e:
         raise _fail(e) from None
+    except Exception as e:  # MLflow failed mid-way (an upload, a database): nothing is lost
+        err.print(f"error: the export stopped: {type(e).__name__}: {e}; the runs logged "
+                  "before it are kept, and the same command finishes the rest",
+                  markup=False)  # fmt: skip
+        raise typer.Exit(1) from None
     out.print(
         f"MLflow ({done.tracking_uri}), experiment {done.experiment_id}: logged "
         f"{len(done.logged)}, replaced {len(done.replaced)} (changed since), unchanged "

@@ -196,7 +196,9 @@ def check(request: Request) -> Prepared:
                           "only (workers=1, the local launcher); name a class in "
                           "train.callbacks instead for workers or Ray")  # fmt: skip
     if not request.dry_run:
-        prepared.launcher = make_launcher(cfg, request.where, device, hooks.run_end(len(specs)))
+        tensorboard = any(spec.config.train.tensorboard for spec in specs)
+        prepared.launcher = make_launcher(cfg, request.where, device,
+                                          hooks.run_end(len(specs), tensorboard))  # fmt: skip
         check_writable(request.out)
     return prepared
 

@@ -51,13 +51,16 @@ def tensorboard_run(run_dir: Path, result: dict[str, Any]) -> None:
         store.write_json(run_dir / store.RESULT_FILE, result)
 
 
-def run_end(n_runs: int) -> RunEnd:
+def run_end(n_runs: int, tensorboard: bool = False) -> RunEnd | None:
     """The run-end hook of an experiment of ``n_runs`` runs: :func:`plot_run` up to
     ``nnlab.plots.PER_RUN_PLOTS_MAX`` runs; past it no per-run plots (``nnlab plot RUN_DIR``
-    or ``nnlab plot EXPERIMENT --runs`` draws them on demand), only the TensorBoard files."""
+    or ``nnlab plot EXPERIMENT --runs`` draws them on demand), only the TensorBoard files
+    when a run asks for them (``tensorboard``), else no hook."""
     from nnlab.plots.files import PER_RUN_PLOTS_MAX
 
-    return plot_run if n_runs <= PER_RUN_PLOTS_MAX else tensorboard_run
+    if n_runs <= PER_RUN_PLOTS_MAX:
+        return plot_run
+    return tensorboard_run if tensorboard else None
 
 
 def plot_experiment(exp_dir: Path) -> str | None:

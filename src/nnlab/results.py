@@ -14,6 +14,7 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +164,14 @@ def read_record(run_dir: str | Path) -> dict[str, Any] | None:
 def read_env(run_dir: str | Path) -> dict[str, Any] | None:
     """A run's ``env.json`` (versions, host, device), or None."""
     return store.read_json(Path(run_dir) / store.ENV_FILE)
+
+
+def timestamp(value: Any) -> datetime | None:
+    """A time a record holds (``started``, ``finished``: ISO 8601), or None."""
+    try:
+        return datetime.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return None
 
 
 def read_config_text(path: str | Path) -> tuple[str, dict[str, Any]]:

@@ -25,6 +25,7 @@ from nnlab.errors import NnlabError
 # the suffix of the event files nnlab writes: a folder's other event files are left alone
 SUFFIX = ".nnlab"
 INSTALL = "pip install tensorboard"
+MAX_DISCRETE = 50  # more distinct numbers than this: the HParams column is an interval
 
 
 def _tensorboard() -> Any:
@@ -47,6 +48,10 @@ class EventFile:
         self.name = name  # "scalars", "hparams": one file of each per folder
         self._pb = _tensorboard()
         self._events: list[Any] = []
+
+    @property
+    def has_events(self) -> bool:
+        return bool(self._events)
 
     # ---------------------------------------------------------------------------- summaries
 
@@ -82,7 +87,12 @@ class EventFile:
         infos = []
         for name, values in hparams.items():
             info = api_pb2.HParamInfo(name=name, display_name=name, type=_data_type(values))
-            info.domain_discrete.extend(sorted({_plain(v) for v in values}, key=str))
+            distinct = sorted({_plain(v) for v in values}, key=lambda v: (str(type(v)), v))
+            if info.type == api_pb2.DATA_TYPE_FLOAT64 and len(distinct) > MAX_DISCRETE:
+                info.domain_interval.min_value = float(distinct[0])  # a random sweep's draws
+                info.domain_interval.max_value = float(distinct[-1])
+            else:
+                info.domain_discrete.extend(distinct)
             infos.append(info)
         metric_infos = [
             api_pb2.MetricInfo(name=api_pb2.MetricName(group=g, tag=t),

@@ -514,8 +514,9 @@ def test_the_run_end_hook_draws_up_to_the_threshold() -> None:
 
     assert hooks.run_end(1) is hooks.plot_run
     assert hooks.run_end(plots.PER_RUN_PLOTS_MAX) is hooks.plot_run
-    # past it no plots, only the TensorBoard files of runs that ask for them
-    assert hooks.run_end(plots.PER_RUN_PLOTS_MAX + 1) is hooks.tensorboard_run
+    # past it no plots: only the TensorBoard files, when runs ask for them
+    assert hooks.run_end(plots.PER_RUN_PLOTS_MAX + 1) is None
+    assert hooks.run_end(plots.PER_RUN_PLOTS_MAX + 1, tensorboard=True) is hooks.tensorboard_run
 
 
 @pytest.mark.slow

@@ -7,9 +7,11 @@
   run's name (its nnlab id);
 * artifacts: history.csv, config.yaml, result.json, the run's plots, and model.keras if saved.
 
-Exporting again does not duplicate: an MLflow run is found by its ``nnlab.run_id`` tag and
-left alone when the nnlab run has not changed since (``nnlab.fingerprint``: a hash of its
-record and history), else replaced. Needs the ``mlflow`` extra.
+Exporting again does not duplicate: an MLflow run is found by its ``nnlab.experiment`` (the
+folder) and ``nnlab.run_id`` tags and left alone when the nnlab run has not changed since
+(``nnlab.fingerprint``: a hash of its record and history, tagged last, so a run whose export
+was cut short is logged again), else logged anew, then the old one deleted. Needs the
+``mlflow`` extra.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from nnlab.errors import ConfigError, NnlabError
 INSTALL = "pip install 'nnlab[mlflow]'"
 TAG = "nnlab."
 RUN_ID_TAG, FINGERPRINT_TAG = f"{TAG}run_id", f"{TAG}fingerprint"
+EXPERIMENT_TAG = f"{TAG}experiment"
 ARTIFACTS = (store.HISTORY_FILE, store.CONFIG_FILE, store.RESULT_FILE, store.MODEL_FILE)
 MAX_PARAM_CHARS = 6000  # MLflow's limit on a param value
 BATCH = 1000  # metrics per log_batch call (MLflow's limit)
@@ -73,17 +76,20 @@ def export(exp_dir: Path, tracking_uri: str | None = None,
     rows = {results.text(r[results.RUN_ID]): r for _, r in summary.iterrows()} \
         if results.RUN_ID in summary.columns else {}  # fmt: skip
     existing = _existing(mlflow_client, experiment_id)
+    here = str(exp_dir.resolve())
     for run_dir in runs:
         run_id = run_dir.name
         fingerprint = _fingerprint(run_dir)
-        old = existing.get(run_id)
-        if old is not None and old.data.tags.get(FINGERPRINT_TAG) == fingerprint:
+        olds = existing.get((here, run_id), [])
+        same = [o for o in olds if o.data.tags.get(FINGERPRINT_TAG) == fingerprint]
+        if same:
             done.unchanged.append(run_id)
-            continue
-        if old is not None:
-            mlflow_client.delete_run(old.info.run_id)
-        _log(mlflow_client, experiment_id, exp_dir, run_dir, rows.get(run_id), fingerprint)
-        (done.replaced if old is not None else done.logged).append(run_id)
+        else:
+            _log(mlflow_client, experiment_id, exp_dir, run_dir, rows.get(run_id), fingerprint)
+            (done.replaced if olds else done.logged).append(run_id)
+        for old in olds:  # the run it replaces, or what an export cut short left
+            if not same or old is not same[0]:
+                mlflow_client.delete_run(old.info.run_id)
     return done
 
 
@@ -95,20 +101,23 @@ def _experiment(mlflow_client: Any, uri: str, name: str) -> str:
         return found.experiment_id
     location = None
     if uri.startswith("sqlite:///"):  # artifacts beside the database, not in the cwd
-        location = (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts" / name).as_uri()
+        database = Path(uri.removeprefix("sqlite:///")).resolve()  # relative to the cwd
+        location = (database.parent / "mlartifacts" / name).as_uri()
     return mlflow_client.create_experiment(name, artifact_location=location)
 
 
-def _existing(mlflow_client: Any, experiment_id: str) -> dict[str, Any]:
-    """The experiment's MLflow runs by their nnlab run id."""
-    found: dict[str, Any] = {}
+def _existing(mlflow_client: Any, experiment_id: str) -> dict[tuple[str, str], list[Any]]:
+    """The experiment's MLflow runs by (nnlab experiment folder, nnlab run id): two folders
+    of the same name exported into one MLflow experiment keep their own runs."""
+    found: dict[tuple[str, str], list[Any]] = {}
     token = None
     while True:
         page = mlflow_client.search_runs([experiment_id], max_results=1000, page_token=token)
         for run in page:
-            run_id = run.data.tags.get(RUN_ID_TAG)
-            if run_id:
-                found[run_id] = run
+            tags = run.data.tags
+            if tags.get(RUN_ID_TAG):
+                key = (tags.get(EXPERIMENT_TAG, ""), tags[RUN_ID_TAG])
+                found.setdefault(key, []).append(run)
         token = page.token
         if not token:
             return found
@@ -132,9 +141,9 @@ def _log(mlflow_client: Any, experiment_id: str, exp_dir: Path, run_dir: Path,
     record = results.read_record(run_dir) or {}
     status = record.get(results.STATUS, store.RUNNING)
     diagnosis = record.get(results.DIAGNOSIS)
-    tags = {RUN_ID_TAG: run_dir.name, FINGERPRINT_TAG: fingerprint, f"{TAG}status": status,
+    tags = {RUN_ID_TAG: run_dir.name, f"{TAG}status": status,
             f"{TAG}diagnosis": diagnosis.get("label", "") if isinstance(diagnosis, dict) else "",
-            f"{TAG}experiment": str(exp_dir.resolve()), "mlflow.runName": run_dir.name}  # fmt: skip
+            EXPERIMENT_TAG: str(exp_dir.resolve()), "mlflow.runName": run_dir.name}  # fmt: skip
     run = mlflow_client.create_run(experiment_id, start_time=_millis(record.get("started")),
                                    tags=tags, run_name=run_dir.name)  # fmt: skip
     mlflow_id = run.info.run_id
@@ -153,6 +162,8 @@ def _log(mlflow_client: Any, experiment_id: str, exp_dir: Path, run_dir: Path,
     end = "FINISHED" if status in store.FINISHED else "FAILED" if status == store.FAILED \
         else "KILLED"  # fmt: skip
     mlflow_client.set_terminated(mlflow_id, end, end_time=_millis(record.get("finished")))
+    # last: a run whose export was cut short has no fingerprint, and the next export redoes it
+    mlflow_client.set_tag(mlflow_id, FINGERPRINT_TAG, fingerprint)
 
 
 def _metrics(run_dir: Path, row: Any, record: Mapping[str, Any], metric: Any) -> Iterator[Any]:
@@ -191,9 +202,5 @@ def flatten(config: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, 
 
 
 def _millis(stamp: Any) -> int | None:
-    from datetime import datetime
-
-    try:
-        return int(datetime.fromisoformat(str(stamp)).timestamp() * 1000)
-    except ValueError:
-        return None
+    moment = results.timestamp(stamp)
+    return None if moment is None else int(moment.timestamp() * 1000)

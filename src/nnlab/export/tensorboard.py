@@ -19,7 +19,6 @@ history.csv. Wall times follow each epoch's own seconds from the run's start.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ HISTOGRAMS_FILE = store.WEIGHT_HISTOGRAMS_FILE
 METRIC_PREFIXES = ("final_", "best_")
 
 
-def write_run(run_dir: Path) -> bool:
+def write_run(run_dir: Path, record: dict[str, Any] | None = None) -> bool:
     """Write the run's per-epoch scalars (and what capture recorded) under
     ``<run>/tensorboard/``, replacing what nnlab wrote there before; False when the run has no
     history row yet (nothing to show)."""
@@ -47,7 +46,7 @@ def write_run(run_dir: Path) -> bool:
         history = results.read_history(run_dir / store.HISTORY_FILE)
     except NnlabError:
         return False
-    record = results.read_record(run_dir) or {}
+    record = record if record is not None else results.read_record(run_dir) or {}
     walls = _wall_times(history, _seconds(record.get("started")))
     steps = history[results.EPOCH_COLUMN].to_numpy() if results.EPOCH_COLUMN in history else \
         np.arange(len(history))  # fmt: skip
@@ -63,7 +62,8 @@ def write_run(run_dir: Path) -> bool:
         _captured(train, run_dir / name, name.removesuffix(".csv"))
     _histograms(train, run_dir / HISTOGRAMS_FILE)
     train.write()
-    validation.write()
+    if validation.has_events:  # data.validation: none has no val_ columns
+        validation.write()
     return True
 
 
@@ -78,31 +78,29 @@ def write_experiment(exp_dir: Path, run_ids: Sequence[str] | None = None) -> lis
     axes = results.sweep_axes(summary)
     metrics = [str(c) for c in summary.columns if str(c).startswith(METRIC_PREFIXES)]
     wanted = None if run_ids is None else set(run_ids)
-    values: dict[str, list[Any]] = {a: [] for a in [*axes, SEED]}
-    written = []
+    chosen = []
     for _, row in summary.iterrows():
         run_id = results.text(row[results.RUN_ID])
+        if run_id and (wanted is None or run_id in wanted) and (exp_dir / run_id).is_dir():
+            chosen.append((run_id, row))
+    columns = [a for a in [*axes, SEED] if a in summary.columns]
+    # one type per column, over every run: an axis of 16 and "full" is text in all of them
+    values = {a: _typed([row.get(a) for _, row in chosen]) for a in columns}
+    for k, (run_id, row) in enumerate(chosen):
         run_dir = exp_dir / run_id
-        if not run_id or (wanted is not None and run_id not in wanted) or not run_dir.is_dir():
-            continue
+        record = results.read_record(run_dir) or {}
         if _stale(run_dir):
-            write_run(run_dir)
-        hparams = {a: _value(row.get(a)) for a in [*axes, SEED] if a in row}
-        for a, v in hparams.items():
-            values[a].append(v)
-        _write_session(run_dir, hparams, row, metrics)
-        written.append(run_id)
-    if written:
+            write_run(run_dir, record)
+        _write_session(run_dir, {a: values[a][k] for a in columns}, row, metrics, record)
+    if chosen:
         experiment = tbevents.EventFile(exp_dir / TB_DIR, "hparams")
-        experiment.hparams_experiment({a: v for a, v in values.items() if v},
-                                      [("", m) for m in metrics])  # fmt: skip
+        experiment.hparams_experiment(values, [("", m) for m in metrics])
         experiment.write()
-    return written
+    return [run_id for run_id, _ in chosen]
 
 
 def _write_session(run_dir: Path, hparams: dict[str, Any], row: pd.Series,
-                   metrics: list[str]) -> None:  # fmt: skip
-    record = results.read_record(run_dir) or {}
+                   metrics: list[str], record: dict[str, Any]) -> None:  # fmt: skip
     start = _seconds(record.get("started")) or run_dir.stat().st_mtime
     end = _seconds(record.get("finished")) or start
     status = results.text(row.get(results.STATUS)) or store.RUNNING
@@ -149,11 +147,15 @@ def _histograms(file: tbevents.EventFile, path: Path) -> None:
     except NnlabError:
         return
     for row in table.itertuples(index=False):
+        cells = [results.text(getattr(row, c)) for c in ("min", "max", "sum", "sum_squares")]
+        numbers = [results.as_number(c) for c in cells]
+        if None in numbers or not results.text(row.counts):
+            continue  # no finite value in the tensor that epoch (a diverged run)
         counts = [float(c) for c in str(row.counts).split()]
-        stats = {"min": float(row.min), "max": float(row.max), "num": float(sum(counts)),
-                 "sum": float(row.sum), "sum_squares": float(row.sum_squares)}  # fmt: skip
+        stats = dict(zip(("min", "max", "sum", "sum_squares"), numbers, strict=True))
         edges = [float(e) for e in str(row.edges).split()]
-        file.histogram(f"weights/{row.layer}/{row.tensor}", edges, counts, int(row.epoch), stats)
+        file.histogram(f"weights/{row.layer}/{row.tensor}", edges, counts, int(row.epoch),
+                       {**stats, "num": float(sum(counts))})  # fmt: skip
 
 
 def _wall_times(history: pd.DataFrame, start: float | None) -> list[float | None]:
@@ -164,20 +166,21 @@ def _wall_times(history: pd.DataFrame, start: float | None) -> list[float | None
 
 
 def _seconds(stamp: Any) -> float | None:
-    """An ISO time of result.json as seconds since the epoch."""
-    try:
-        return datetime.fromisoformat(str(stamp)).timestamp()
-    except ValueError:
-        return None
+    """A time of result.json as seconds since the epoch."""
+    moment = results.timestamp(stamp)
+    return None if moment is None else moment.timestamp()
 
 
-def _value(cell: Any) -> bool | float | str:
-    """A summary cell as an hparam: a number where it is one, true/false, else the text."""
-    text = results.text(cell)
-    number = results.as_number(text)
-    if number is not None:
-        return number
-    return {"true": True, "false": False}.get(text.lower(), text)
+def _typed(cells: list[Any]) -> list[bool | float | str]:
+    """A column's cells as hparam values of one type: numbers where every cell is one,
+    true/false where every cell is one of those, else every cell as written."""
+    texts = [results.text(c) for c in cells]
+    numbers = [results.as_number(t) for t in texts]
+    if None not in numbers:
+        return [float(n) for n in numbers if n is not None]
+    if all(t.lower() in ("true", "false") for t in texts):
+        return [t.lower() == "true" for t in texts]
+    return texts
 
 
 def _finite(value: Any) -> bool:

@@ -44,6 +44,7 @@ from nnlab.results import (
     sweep_axes,
     target_column,
     text,
+    timestamp,
 )
 
 # the best run's own plots, in this order (any other PNG of the run follows)
@@ -120,13 +121,6 @@ class Report:
     @property
     def n_runs(self) -> int:
         return sum(self.status_counts.values())
-
-
-def _parse_time(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(value))
-    except (TypeError, ValueError):
-        return None
 
 
 def _caption(name: str) -> str:
@@ -376,9 +370,7 @@ def collect(directory: str | Path) -> Report:
     if kind == "run":
         best_id = directory.name
 
-    times = [
-        (_parse_time(r.get("started")), _parse_time(r.get("finished"))) for r in results.values()
-    ]
+    times = [(timestamp(r.get("started")), timestamp(r.get("finished"))) for r in results.values()]
     starts = [s for s, _ in times if s]
     ends = [e for _, e in times if e]
     span = None
