@@ -1,9 +1,11 @@
 """``importance.png``: the parameter importance of a sweep (:mod:`nnlab.plots.importance`) as
-two panels that share the axes' rows, most important at the top: the importance (drop in R²
-when the axis is shuffled, ± its std over the shuffles) and the correlation of the axis' value
-with the target, green where larger values did better, red where they did worse, gray for no
-clear trend (:meth:`nnlab.plots.importance.Importance.trend`). matplotlib
-is imported inside the function only."""
+two panels that share the axes' rows, most important at the top: the importance (each axis'
+share of the drops of a cross-validated forest's held-out R² when the axis is shuffled, ± the
+drop's std over folds and shuffles on the same scale; gray, marked "no clear effect", for an
+axis under the noise floor) and the correlation of the axis' value with the target, green
+where larger values did better, red where they did worse, gray for no clear trend
+(:meth:`nnlab.plots.importance.Importance.trend`). matplotlib is imported inside the function
+only."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
 
 TREND_COLORS = {BETTER: "tab:green", WORSE: "tab:red"}  # else gray: no clear trend
 IMPORTANCE_COLOR = "tab:blue"
+UNCLEAR_COLOR = "silver"  # an axis under the noise floor
 ROW_INCHES = 0.42
 MAX_NAME_CHARS = 28  # a longer axis name is cut in the middle
 
@@ -44,17 +47,22 @@ def draw_importance(data: Importance, title: str, target: Path) -> Path:
     left, right = fig.subplots(1, 2, sharey=True, width_ratios=[1.25, 1])
     y = list(range(count))
     names = [_name(a.name, a.kind) for a in rows]
-    importance = [max(a.importance, 0.0) for a in rows]
-    left.barh(y, importance, xerr=[a.importance_std for a in rows], color=IMPORTANCE_COLOR,
-              alpha=0.85, height=0.6, error_kw={"elinewidth": 1, "capsize": 2})  # fmt: skip
-    top = max([i + a.importance_std for i, a in zip(importance, rows, strict=True)] + [1e-9])
+    importance = [100 * a.importance for a in rows]  # percent
+    # the std, kept within 0..100%: a share cannot leave it
+    low = [min(100 * a.importance_std, v) for a, v in zip(rows, importance, strict=True)]
+    high = [min(100 * a.importance_std, 100 - v) for a, v in zip(rows, importance, strict=True)]
+    colors = [IMPORTANCE_COLOR if a.clear else UNCLEAR_COLOR for a in rows]
+    left.barh(y, importance, xerr=[low, high], color=colors, alpha=0.85, height=0.6,
+              error_kw={"elinewidth": 1, "capsize": 2, "ecolor": "dimgray"})  # fmt: skip
     for k, value in enumerate(importance):  # right of the error bar
-        at = value + rows[k].importance_std + top * 0.02
-        left.text(at, k, f"{rows[k].importance:.3g}", va="center", fontsize=8)
-    left.set_xlim(0, top * 1.2)
+        label = f"{value:.0f}%" if rows[k].clear else f"{value:.0f}%: no clear effect"
+        left.text(value + high[k] + 2, k, label, va="center", fontsize=8,
+                  color="black" if rows[k].clear else "dimgray")  # fmt: skip
+    left.set_xlim(0, 130)
+    left.set_xticks([0, 25, 50, 75, 100])
     left.set_yticks(y, names)
     left.invert_yaxis()  # most important at the top
-    left.set_xlabel("importance: drop in R² when shuffled", fontsize=9)
+    left.set_xlabel("share of the held-out R² drop when shuffled (%)", fontsize=9)
     left.set_title("importance", fontsize=10)
 
     right.axvline(0, color="gray", linewidth=0.8)
@@ -82,11 +90,11 @@ def draw_importance(data: Importance, title: str, target: Path) -> Path:
     if data.n_diverged:
         runs += f" and {data.n_diverged} diverged (at the worst value)"
     fitted = "" if data.n_fitted >= data.n_completed + data.n_diverged else (
-        f", forest fitted on a sample of {data.n_fitted}")  # fmt: skip
+        f", cross-validated on a sample of {data.n_fitted}")  # fmt: skip
     fig.suptitle(
         f"{title}: what decides {_column_label(data.column)} ({better} is better)", fontsize=12
     )
     poor = " (poor: read with care)" if data.fit_r2 < POOR_FIT else ""
-    fig.supxlabel(f"random forest on {runs}{fitted}; its out-of-bag R² is {data.fit_r2:.2f}{poor}",
-                  fontsize=8, color="dimgray")  # fmt: skip
+    fig.supxlabel(f"random forest on {runs}{fitted}, {data.n_folds}-fold; its cross-validated R² "
+                  f"is {data.fit_r2:.2f}{poor}", fontsize=8, color="dimgray")  # fmt: skip
     return save(fig, target)

@@ -9,12 +9,15 @@ import math
 from nnlab import store
 from nnlab.compare import SeedVerdict
 from nnlab.plots.importance import (
+    ALPHA,
     BETTER,
     CATEGORY,
     LOG10,
+    MIN_DROP,
     MIN_RUNS,
     N_REPEATS,
     POOR_FIT,
+    WEAK,
     WORSE,
     AxisImportance,
     Importance,
@@ -101,12 +104,22 @@ def verdict_note(verdict: SeedVerdict) -> str:
 
 IMPORTANCE_HEADING = "Parameter importance"
 TRENDS = {BETTER: "did better", WORSE: "did worse"}
+NO_EFFECT = "no clear effect"
+UNCLEAR_LISTED = 3  # more axes without a clear effect are counted, not named
 
 
 def _trend_text(importance: Importance, axis: AxisImportance) -> str:
+    if math.isnan(axis.correlation) and axis.kind != CATEGORY:
+        return "— (did not vary)"
+    if not axis.clear:
+        return NO_EFFECT
     if math.isnan(axis.correlation):
-        return "— (no order)" if axis.kind == CATEGORY else "— (did not vary)"
+        return "— (no order)"
     return TRENDS.get(importance.trend(axis), "no clear trend")
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def importance_lead(importance: Importance) -> str:
@@ -119,12 +132,20 @@ def importance_lead(importance: Importance) -> str:
     if importance.constant:
         return f"Every run had the same {column}: no swept axis made a difference."
     top = importance.axes[0]
+    if not top.clear:
+        return (f"No swept axis clearly matters for {column}: shuffled, none of them clearly "
+                "worsens a random forest's predictions of held-out runs.")  # fmt: skip
     trend = _trend_text(importance, top)
     which = f" (larger values {trend})" if trend in TRENDS.values() else ""
     lead = f"{top.name} matters most for {column}{which}"
-    if len(importance.axes) > 1:
-        second = importance.axes[1]
-        lead += f"; then {second.name}"
+    rest = importance.axes[1:]
+    if rest and rest[0].clear:
+        lead += f"; then {rest[0].name}"
+    unclear = [a.name for a in rest if not a.clear]
+    if len(unclear) > UNCLEAR_LISTED:
+        lead += f"; the other {len(unclear)} axes show {NO_EFFECT}"
+    elif unclear:
+        lead += f"; {_names(unclear)} show{'s' * (len(unclear) == 1)} {NO_EFFECT}"
     return lead + "."
 
 
@@ -137,35 +158,41 @@ def importance_note(importance: Importance) -> str | None:
         runs += (f" and {importance.n_diverged} diverged, counted at the worst completed "
                  f"{importance.column}")  # fmt: skip
     if importance.n_fitted < importance.n_completed + importance.n_diverged:
-        runs += f" (the forest fitted on a seeded sample of {importance.n_fitted})"
+        runs += f" (cross-validated on a seeded sample of {importance.n_fitted})"
     logs = [a.name for a in importance.axes if a.kind == LOG10]
     log_text = f" (log10 of {', '.join(logs)})" if logs else ""
     better = "higher" if importance.maximize else "lower"
     note = (
-        f"Importance: how much a random forest's R² drops when the axis' values are shuffled "
-        f"across the runs (mean ± std over {N_REPEATS} seeded shuffles), on {runs}; the "
-        f"forest's out-of-bag R² is {importance.fit_r2:.2f}"
+        f"R² drop: how much a random forest's R² on held-out runs falls when the axis' values "
+        f"are shuffled ({importance.n_folds}-fold cross-validation, {N_REPEATS} seeded "
+        f"shuffles a fold; mean ± std over folds and shuffles), on {runs}; importance: the "
+        f"axis' share of the axes' summed drops. The forest's cross-validated R² is "
+        f"{importance.fit_r2:.2f}"
     )
     if importance.fit_r2 < POOR_FIT:
         note += ", so the swept values explain the metric poorly: read the ranking with care"
     return note + (
-        f". Correlation: Pearson's r of the value{log_text} with {importance.column} ({better} "
-        "is better); none for a category axis."
+        f". An axis whose drop is under {MIN_DROP:g} or within one std of 0 has {NO_EFFECT}. "
+        f"Correlation: Pearson's r of the value{log_text} with {importance.column} ({better} "
+        f"is better); none for a category axis; a trend is named for an axis with a clear "
+        f"effect, |r| at least {WEAK:g} and p under {ALPHA:g}."
     )
 
 
 def importance_table(importance: Importance) -> Table | None:
-    """axis, importance (mean ± std), correlation, and what larger values did."""
+    """axis, importance (share), held-out R² drop (mean ± std), correlation, and what larger
+    values did (or that the axis has no clear effect)."""
     if not importance.enough or importance.constant:
         return None
     rows = [
         [
             f"{a.name} (log10)" if a.kind == LOG10 else a.name,
-            f"{a.importance:.3g} ± {a.importance_std:.2g}",
+            f"{a.importance:.0%}",
+            f"{a.drop:.2f} ± {a.drop_std:.2f}",
             "—" if math.isnan(a.correlation) else f"{a.correlation:+.2f}",
             _trend_text(importance, a),
         ]
         for a in importance.axes
     ]
-    columns = ["axis", "importance", "correlation", "larger values"]
-    return Table(columns, rows, [False, True, True, False])
+    columns = ["axis", "importance", "R² drop", "correlation", "larger values"]
+    return Table(columns, rows, [False, True, True, True, False])
