@@ -9,16 +9,18 @@ there are few runs, at least 2 runs a fold). For each fold the forest is fitted 
 folds and, on the held-out runs, each axis' values are replaced by a seeded shuffle of that
 axis' values over all the runs (``N_REPEATS`` times; a fold of two runs would only swap
 its own). The *drop* of an axis is how much the held-out R² falls then (the fit's R² is the
-cross-validated R² of every run predicted by the forest that did not see it), as the mean and
-std over folds and shuffles. Measured on the runs it was fitted on, a forest that used a
-pure-noise axis to memorise the noise loses that memory when the axis is shuffled, so a
+cross-validated R² of every run predicted by the forest that did not see it), pooled over the
+folds, as the mean and std over the shuffles. Measured on the runs it was fitted on, a forest
+that used a pure-noise axis to memorise the noise loses that memory when the axis is shuffled, so a
 continuous axis with many distinct values looks important; held out, it does not.
 
 * the *importance* of an axis is its share of the axes' summed drops (negative drops count
   as 0), from 0 to 1: a drop can exceed 1 (a forest that predicts well predicts worse than
   the mean once its key axis is shuffled), a share cannot;
-* noise floor: an axis is *clear* when its drop is at least ``MIN_DROP`` and its mean less
-  one std stays above 0; otherwise it has no clear effect, whatever its share;
+* noise floor: ``N_PROBES`` random axes (seeded uniform values) are fitted and shuffled with
+  the real ones, and an axis is *clear* when its drop less its std stays above the probes'
+  largest drop and ``MIN_DROP``; otherwise it has no clear effect, whatever its share (a
+  forest finds some use for any axis of many values; the probes show how much);
 * a number axis enters as is, or as log10 when its values are all positive and span a factor
   of ``LOG_X_RATIO`` (the plots' log x axis: learning rates); a forest does not care, the
   correlation does;
@@ -56,9 +58,10 @@ MIN_RUNS = 8  # fewer completed runs: the importance cannot tell
 MIN_AXES = 2  # a single axis needs no ranking: its plot against the target says it all
 N_TREES = 100
 N_FOLDS = 5  # cross-validation folds (fewer when there are few runs: at least 2 runs a fold)
-N_REPEATS = 5  # shuffles of each axis on each held-out fold
+N_REPEATS = 10  # shuffles of each axis on each held-out fold
 MAX_ROWS = 2000  # the forest is cross-validated on a seeded sample of this many runs past it
 SEED = 0  # the forest's, the folds', the shuffles' and the sample's random_state
+N_PROBES = 2  # random axes fitted beside the real ones: the noise floor of a drop
 
 MIN_DROP = 0.01  # a held-out R² drop below it (or mean - std <= 0): no clear effect
 WEAK = 0.1  # |r| below it: no clear trend
@@ -90,11 +93,13 @@ class AxisImportance:
     drop_std: float  # over the folds and the N_REPEATS shuffles
     correlation: float  # Pearson's r of the value (log10 for LOG10) and the target; NaN if none
     p_value: float = math.nan  # of the correlation, two-sided; NaN if none
+    floor: float = 0.0  # the largest drop of a random probe axis in the same forest
 
     @property
     def clear(self) -> bool:
-        """The drop is clearly above 0: at least ``MIN_DROP`` and more than its std."""
-        return self.drop >= MIN_DROP and self.drop - self.drop_std > 0
+        """The drop is clearly above noise: less its std, still above the probes' drop and
+        ``MIN_DROP``."""
+        return self.drop - self.drop_std > max(MIN_DROP, self.floor)
 
 
 @dataclass(frozen=True)
@@ -204,19 +209,25 @@ def importance_data(summary: pd.DataFrame, column: str | None = None) -> Importa
     frame = pd.DataFrame(
         {f"x{i}": texts[a] if x is None else x for i, (a, (_, x)) in enumerate(encoded.items())}
     )
+    probes = np.random.default_rng(SEED + 1).uniform(size=(len(frame), N_PROBES))
+    for k in range(N_PROBES):  # axes of pure noise: what a drop of no effect looks like here
+        frame[f"probe{k}"] = probes[:, k]
     fit_rows = np.arange(len(frame))
     if len(frame) > MAX_ROWS:
         fit_rows = np.sort(np.random.default_rng(SEED).choice(len(frame), MAX_ROWS, False))
     categories = [f"x{i}" for i, (kind, _) in enumerate(encoded.values()) if kind == CATEGORY]
     sample = frame.iloc[fit_rows].reset_index(drop=True)
     drops, fit_r2 = _permutation(sample, categories, y[fit_rows])
+    floor = max(0.0, float(drops[len(axes):].mean(axis=1).max()))
+    drops = drops[: len(axes)]
     means, stds = drops.mean(axis=1), drops.std(axis=1)
     total = float(np.clip(means, 0, None).sum())
     scale = 1 / total if total > 0 else 0.0
     out = []
     for a, m, s in zip(axes, means.tolist(), stds.tolist(), strict=True):
         share, spread = max(m, 0.0) * scale, s * scale
-        out.append(AxisImportance(a, short[a], encoded[a][0], share, spread, m, s, *correlation[a]))
+        out.append(AxisImportance(a, short[a], encoded[a][0], share, spread, m, s,
+                                  *correlation[a], floor=floor))  # fmt: skip
     out.sort(key=lambda item: -item.drop)  # a stable sort: ties keep the axes' order
     return Importance(column, maximize, n_completed, n_diverged, len(fit_rows), fit_r2, out)
 
@@ -227,9 +238,9 @@ def _permutation(
     """Cross-validate the forest on ``frame`` (one column per axis; the ``categories`` columns
     one-hot encoded inside the pipeline): on each held-out fold, shuffle each column
     ``N_REPEATS`` times. Returns the drops of the held-out R², one row per column and one
-    value per fold and shuffle (a fold's drop: its squared errors' rise over the sum of
-    squares of all of ``y``, times the folds' count, so the folds' mean is the pooled drop),
-    and the cross-validated R²."""
+    value per shuffle, pooled over the folds (a fold's drop: its squared errors' rise over the
+    sum of squares of all of ``y``, times the folds' count, so the folds' mean is the drop of
+    the R² of every run predicted out of fold), and the cross-validated R²."""
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import RandomForestRegressor
     from sklearn.model_selection import KFold
@@ -264,4 +275,6 @@ def _permutation(
         errors = ((y[test] - shuffled) ** 2).sum(axis=2)
         drops[:, k, :] = (errors - base) / sum_squares * folds.n_splits
     fit_r2 = 1 - float(((y - predicted) ** 2).sum()) / sum_squares
-    return drops.reshape(width, -1), fit_r2
+    # pooled over the folds (every run held out once): one drop per shuffle; a fold of two or
+    # three runs alone says little, and its noise would bury a clear axis of a small sweep
+    return drops.mean(axis=1), fit_r2

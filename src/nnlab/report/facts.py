@@ -165,18 +165,26 @@ def importance_note(importance: Importance) -> str | None:
     note = (
         f"R² drop: how much a random forest's R² on held-out runs falls when the axis' values "
         f"are shuffled ({importance.n_folds}-fold cross-validation, {N_REPEATS} seeded "
-        f"shuffles a fold; mean ± std over folds and shuffles), on {runs}; importance: the "
+        f"shuffles a fold; pooled over the folds, mean ± std over the shuffles), on {runs}; "
+        f"importance: the "
         f"axis' share of the axes' summed drops. The forest's cross-validated R² is "
         f"{importance.fit_r2:.2f}"
     )
     if importance.fit_r2 < POOR_FIT:
         note += ", so the swept values explain the metric poorly: read the ranking with care"
     return note + (
-        f". An axis whose drop is under {MIN_DROP:g} or within one std of 0 has {NO_EFFECT}. "
+        f". An axis has {NO_EFFECT} when its drop less one std is not above {MIN_DROP:g} and "
+        f"the drop of random probe axes fitted beside the real ones"
+        f"{_floor(importance)}. "
         f"Correlation: Pearson's r of the value{log_text} with {importance.column} ({better} "
         f"is better); none for a category axis; a trend is named for an axis with a clear "
         f"effect, |r| at least {WEAK:g} and p under {ALPHA:g}."
     )
+
+
+def _floor(importance: Importance) -> str:
+    floor = importance.axes[0].floor if importance.axes else 0.0
+    return f" ({floor:.2f} here)" if floor > MIN_DROP else ""
 
 
 def importance_table(importance: Importance) -> Table | None:
