@@ -109,7 +109,10 @@ class DataConfig(_Strict):
     name: Literal[*DATASETS]  # type: ignore[valid-type]
     path: str | None = None
     subset: Annotated[int, Field(gt=0)] | None = None
-    validation: Annotated[float, Field(gt=0, lt=1)] | Literal["test"] = 0.25
+    # a fraction held out, a count of rows (validation: 70), or the official test split
+    validation: Annotated[float, Field(gt=0, lt=1)] | Annotated[int, Field(ge=1)] | Literal[
+        "test"] = 0.25  # fmt: skip
+    split: Literal["stratified", "random", "ordered"] = "stratified"  # how it is held out
     scale: Literal["none", "unit", "standard", "layer"] = "standard"
     # generators (scikit-learn's parameters)
     n_samples: Annotated[int, Field(gt=0)] | None = None

@@ -165,7 +165,8 @@ EXECUTION_KEYS = frozenset({
 # (a checkpointed run draws its batch order from its seed and epoch, not Keras' shuffle:
 # ``nnlab.checkpoint``)
 HASH_OMITTED_AT_DEFAULT: dict[str, Any] = {"train.shuffle": True, "train.callbacks": [],
-                                           "train.checkpoint_every": None}  # fmt: skip
+                                           "train.checkpoint_every": None,
+                                           "data.split": "stratified"}  # fmt: skip
 
 
 def config_hash(run_config: dict[str, Any]) -> str:

@@ -71,8 +71,8 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "path": "A file to load instead of the download (csv: required). Relative to the "
         "config file.",
         "subset": "Use only the first N examples.",
-        "validation": "The validation fraction (0 < f < 1), or test (the official test split "
-        "of mnist and cifar10).",
+        "validation": "The validation fraction (0 < f < 1), a count of rows (an integer >= 1), "
+        "or test (the official test split of mnist and cifar10).",
         "scale": "Input scaling: none, unit ([0, 1]), standard (zero mean, unit variance, "
         "from the training split) or layer (a Normalization layer in the model).",
         "n_samples": "Generated datasets: how many examples.",
@@ -84,7 +84,9 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "random_state": "Seeds the generator and the validation split; null uses the run's seed.",
         "target": "csv: the target column, a name or an index.",
         "task": "csv: auto (guessed from the target), binary, multiclass or regression.",
-        "split": "How the validation split is drawn: stratified, random or ordered.",
+        "split": "How the validation rows are chosen: stratified (by class, seeded), random "
+        "(scikit-learn's train_test_split with random_state) or ordered (the first rows "
+        "train, the rest validate).",
     },
     "ModelConfig": {
         "kind": "mlp (dense layers), lenet5 or cnn (image data), or custom (your builder).",

@@ -59,7 +59,7 @@ def identity(x: np.ndarray) -> np.ndarray:
 
 def prepare(raw: Raw, cfg: DataConfig, seed: int) -> Dataset:
     """Split, subset and scale ``raw`` as ``cfg`` says; returns the ``Dataset`` to train on."""
-    x_train, y_train, x_val, y_val, x_test, y_test = split(raw, cfg.validation, seed)
+    x_train, y_train, x_val, y_val, x_test, y_test = split(raw, cfg.validation, seed, cfg.split)
     if cfg.subset is not None:
         # a subset larger than the training split keeps all of it (a slice, like x[:n])
         x_train, y_train = x_train[: cfg.subset], y_train[: cfg.subset]
@@ -87,12 +87,15 @@ def prepare(raw: Raw, cfg: DataConfig, seed: int) -> Dataset:
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]
 
 
-def split(raw: Raw, validation: float | str, seed: int) -> Arrays:
+def split(raw: Raw, validation: float | int | str, seed: int, how: str = "stratified") -> Arrays:
     """Called by ``prepare``: (x_train, y_train, x_val, y_val, x_test, y_test).
 
     ``validation == "test"`` validates on the official test split (and leaves no test set);
-    a fraction is held out of the training examples, stratified for classification and
-    seeded, and the official test split, if any, stays the test set.
+    a fraction (or a count of rows) is held out of the training examples ``how`` says:
+    ``stratified`` (classification; regression is split at random), ``random`` (the rows of
+    scikit-learn's ``train_test_split(..., shuffle=True, stratify=None, random_state=seed)``)
+    or ``ordered`` (the first rows train and the rest validate, as ``x[:n_train]``). The
+    official test split, if any, stays the test set.
     """
     if validation == "test":
         if raw.x_test is None or raw.y_test is None:
@@ -101,32 +104,39 @@ def split(raw: Raw, validation: float | str, seed: int) -> Arrays:
     from sklearn.model_selection import train_test_split
 
     n = len(raw.y)
-    stratify = None
-    if raw.task != "regression":
-        stratify = raw.y
-        _check_stratifiable(raw, float(validation))
-    try:
-        train_idx, val_idx = train_test_split(
-            np.arange(n), test_size=float(validation), random_state=seed, shuffle=True,
-            stratify=stratify,
-        )  # fmt: skip
-    except ValueError as e:
-        raise DataError(
-            f"data.validation: cannot hold out {validation} of the {n} examples of {raw.name}: {e}"
-        ) from None
+    size = validation if isinstance(validation, int) else float(validation)
+    if how == "ordered":
+        n_val = size if isinstance(size, int) else math.ceil(size * n)  # as train_test_split
+        if not 0 < n_val < n:
+            raise DataError(f"data.validation: cannot hold out {validation} of the {n} "
+                            f"examples of {raw.name}: {n - n_val} would be left to train on")
+        train_idx, val_idx = np.arange(n - n_val), np.arange(n - n_val, n)
+    else:
+        stratify = None
+        if raw.task != "regression" and how == "stratified":
+            stratify = raw.y
+            _check_stratifiable(raw, size)
+        try:
+            train_idx, val_idx = train_test_split(
+                np.arange(n), test_size=size, random_state=seed, shuffle=True,
+                stratify=stratify,
+            )  # fmt: skip
+        except ValueError as e:
+            raise DataError(f"data.validation: cannot hold out {validation} of the {n} examples "
+                            f"of {raw.name}: {e}") from None  # fmt: skip
     return (
         raw.x[train_idx], raw.y[train_idx], raw.x[val_idx], raw.y[val_idx],
         raw.x_test, raw.y_test,
     )  # fmt: skip
 
 
-def _check_stratifiable(raw: Raw, validation: float) -> None:
+def _check_stratifiable(raw: Raw, validation: float | int) -> None:
     """Say in our words what scikit-learn would refuse: every class must be able to appear on
     both sides of the split."""
     n = len(raw.y)
     counts = np.bincount(raw.y.astype(np.int64))
     present = int(np.count_nonzero(counts))
-    n_val = math.ceil(validation * n)  # as train_test_split rounds
+    n_val = validation if isinstance(validation, int) else math.ceil(validation * n)
     n_train = n - n_val
     problem = None
     if (rare := int(np.count_nonzero((counts > 0) & (counts < 2)))) > 0:
