@@ -285,3 +285,15 @@ def test_a_real_sweep_gets_the_plot_and_the_section(real_sweep):
     batch_row = next(line for line in section.splitlines() if line.startswith("| batch_size |"))
     assert "| — |" in batch_row  # batch_size [16, full] is a category: no correlation
     assert "on 8 completed runs" in section and "4-fold cross-validation" in section
+
+
+def test_the_same_summary_is_ranked_once_and_a_changed_one_again():
+    """The end of a sweep draws importance.png, then writes the report from the same
+    summary.csv: the forest runs once for the two."""
+    summary = lr_summary(seeds=2)
+    first = importance.importance_data(summary)
+    assert importance.importance_data(summary.copy()) is first  # same content, another frame
+    changed = summary.copy()
+    changed.loc[0, "best_val_accuracy"] = 0.0
+    again = importance.importance_data(changed)
+    assert again is not first and again is not None

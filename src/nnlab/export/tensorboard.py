@@ -34,6 +34,7 @@ SEED = "seed"
 EPOCH_SECONDS = "epoch_seconds"
 CAPTURED = (store.WEIGHTS_FILE, store.GRADIENTS_FILE)
 HISTOGRAMS_FILE = store.WEIGHT_HISTOGRAMS_FILE
+HISTOGRAM_STATS = ("min", "max", "sum", "sum_squares")  # its cells beside edges and counts
 METRIC_PREFIXES = ("final_", "best_")
 
 
@@ -124,15 +125,20 @@ def _stale(run_dir: Path) -> bool:
     return history.exists() and history.stat().st_mtime > min(f.stat().st_mtime for f in files)
 
 
+def _rows(path: Path, what: str) -> pd.DataFrame | None:
+    """A capture file's complete rows; None when it is missing or unreadable."""
+    if not path.is_file():
+        return None
+    try:
+        return results.read_streamed_csv(path, what)
+    except NnlabError:
+        return None
+
+
 def _captured(file: tbevents.EventFile, path: Path, kind: str) -> None:
     """weights.csv / gradients.csv (epoch,layer,tensor,stat,value) as scalars."""
-    if not path.is_file():
-        return
-    try:
-        table = results.read_streamed_csv(path, kind)
-    except NnlabError:
-        return
-    for row in table.itertuples(index=False):
+    table = _rows(path, kind)
+    for row in [] if table is None else table.itertuples(index=False):
         tag = f"{kind}/{row.layer}/{row.tensor}/{row.stat}"
         file.scalar(tag, pd.to_numeric(row.value, errors="coerce"), int(row.epoch))
 
@@ -140,19 +146,12 @@ def _captured(file: tbevents.EventFile, path: Path, kind: str) -> None:
 def _histograms(file: tbevents.EventFile, path: Path) -> None:
     """weight_histograms.csv (epoch,layer,tensor,min,max,sum,sum_squares,edges,counts; the
     edges and counts space-separated) as TensorBoard histograms."""
-    if not path.is_file():
-        return
-    try:
-        table = results.read_streamed_csv(path, "weight histograms")
-    except NnlabError:
-        return
-    for row in table.itertuples(index=False):
-        cells = [results.text(getattr(row, c)) for c in ("min", "max", "sum", "sum_squares")]
-        numbers = [results.as_number(c) for c in cells]
-        if None in numbers or not results.text(row.counts):
+    table = _rows(path, "weight histograms")
+    for row in [] if table is None else table.itertuples(index=False):
+        stats = {c: results.as_number(results.text(getattr(row, c))) for c in HISTOGRAM_STATS}
+        if None in stats.values() or not results.text(row.counts):
             continue  # no finite value in the tensor that epoch (a diverged run)
         counts = [float(c) for c in str(row.counts).split()]
-        stats = dict(zip(("min", "max", "sum", "sum_squares"), numbers, strict=True))
         edges = [float(e) for e in str(row.edges).split()]
         file.histogram(f"weights/{row.layer}/{row.tensor}", edges, counts, int(row.epoch),
                        {**stats, "num": float(sum(counts))})  # fmt: skip

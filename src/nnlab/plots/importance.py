@@ -44,6 +44,7 @@ Numbers only; the drawing is :mod:`nnlab.plots.draw_importance`, the report's ta
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 
@@ -181,7 +182,25 @@ def _runs(
     return rows, y[rows], n_completed, int(diverged.sum())
 
 
+# the last answer, by the summary's content and the column: the end of a sweep draws
+# importance.png, then writes the report from the same summary.csv
+_last: dict[tuple[bytes, str | None], Importance | None] = {}
+
+
 def importance_data(summary: pd.DataFrame, column: str | None = None) -> Importance | None:
+    """:func:`_importance_data`, computed once for a summary's content and ``column`` (the
+    plot and the report of an experiment ask for the same numbers; a forest costs seconds
+    on a large sweep)."""
+    digest = hashlib.sha256(repr(list(summary.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(summary, index=False).to_numpy().tobytes())
+    key = (digest.digest(), column)
+    if key not in _last:
+        _last.clear()
+        _last[key] = _importance_data(summary, column)
+    return _last[key]
+
+
+def _importance_data(summary: pd.DataFrame, column: str | None = None) -> Importance | None:
     """The importance of each swept axis for ``column`` (default: the target column), or None
     when fewer than ``MIN_AXES`` axes are swept or there is no target column. With fewer than
     ``MIN_RUNS`` completed runs, an :class:`Importance` without axes (``enough`` False).
