@@ -28,8 +28,7 @@ def plot_run(run_dir: Path, result: dict[str, Any]) -> None:
     try:
         plots.plot_run(run_dir)
     except Exception as e:  # the run's data is safe on disk; `nnlab plot` can retry
-        result["plot_error"] = f"{type(e).__name__}: {e}"
-        store.write_json(run_dir / store.RESULT_FILE, result)
+        _note(run_dir, result, "plot_error", e)
     tensorboard_run(run_dir, result)
 
 
@@ -47,8 +46,13 @@ def tensorboard_run(run_dir: Path, result: dict[str, Any]) -> None:
     try:
         tensorboard.write_run(run_dir)
     except Exception as e:  # `nnlab export tensorboard` can retry
-        result["tensorboard_error"] = f"{type(e).__name__}: {e}"
-        store.write_json(run_dir / store.RESULT_FILE, result)
+        _note(run_dir, result, "tensorboard_error", e)
+
+
+def _note(run_dir: Path, result: dict[str, Any], key: str, e: Exception) -> None:
+    """Record a run-end problem in the run's result (the run itself is safe on disk)."""
+    result[key] = f"{type(e).__name__}: {e}"
+    store.write_json(run_dir / store.RESULT_FILE, result)
 
 
 def run_end(n_runs: int, tensorboard: bool = False) -> RunEnd | None:
