@@ -16,10 +16,10 @@ READING = ("results", "compare", "plots", "report", "listing", "experiment", "ex
 # inside the reading wing, a module may use only those before it (results is the only reader)
 READING_ORDER = {"results": 0, "compare": 1, "listing": 1, "export": 1, "plots": 2, "report": 3,
                  "experiment": 4}  # fmt: skip
-TRAINING = ("config", "config_document", "config_errors", "config_sweep", "expansion", "execute",
-            "launchers", "train", "data", "models", "keras_objects", "callbacks", "capture",
-            "checkpoint", "summary", "store", "backend", "envinfo", "display", "fused",
-            "schema")  # fmt: skip
+TRAINING = ("config", "config_base", "config_document", "config_errors", "config_sweep",
+            "expansion", "execute", "launchers", "train", "data", "models", "keras_objects",
+            "callbacks", "capture", "checkpoint", "summary", "store", "backend", "envinfo",
+            "display", "fused", "schema")  # fmt: skip
 BELOW = ("errors", "names", "diagnose", "events", "stopping", "lock", "cores", "version",
          "user_code", "tbevents")
 TOP = ("cli", "cli_options", "cli_export", "commands", "api", "notebook", "hooks", "__init__",

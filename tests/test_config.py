@@ -98,7 +98,7 @@ def test_capture_kinds_are_kept_once_in_order():
                 "train.learning_rte: unknown key (did you mean 'learning_rate'?); valid: epochs, "
                 "batch_size, optimizer, learning_rate, loss, metrics, early_stopping, "
                 "lr_schedule, capture, shuffle, save_model, checkpoint_every, callbacks, "
-                "tensorboard"
+                "tensorboard, evaluate_on"
             ],
             id="unknown_nested_key",
         ),

@@ -321,3 +321,30 @@ def test_fused_groups_train_as_units_on_the_actors(cluster: Any, tmp_path: Path)
     assert {n for nodes in by_batch.values() for n in nodes} == {
         n.node_id for n in cluster.workers
     }  # and the two groups on the two nodes
+
+
+def test_runs_without_a_validation_set_and_their_evaluations_come_back(
+    cluster: Any, tmp_path: Path
+) -> None:
+    doc = {
+        "name": "none", "repeats": 2,
+        "data": {"name": "circles", "n_samples": 300, "validation": "none"},
+        "model": {"kind": "mlp", "hidden": [8]},
+        "train": {"epochs": 3, "evaluate_on": ["train", "all"],
+                  "early_stopping": {"patience": 5}},
+        "sweep": {"train.learning_rate": [0.01, 0.1]},
+    }  # fmt: skip
+    config = tmp_path / "none.yaml"
+    config.write_text(yaml.safe_dump(doc))
+    for how in ("--fused", "--no-fused"):  # a fused group on one actor, and runs on both
+        out = subprocess.run(command(config, tmp_path / how, cluster, how),
+                             capture_output=True, text=True, timeout=600, env=env())  # fmt: skip
+        assert out.returncode == 0, out.stderr[-3000:]
+        exp = tmp_path / how / "none"
+        rows = summary(exp)
+        assert len(rows) == 4 and {row["status"] for row in rows.values()} == {"completed"}
+        for run_id, row in rows.items():
+            assert not [c for c in row if "val" in c]
+            assert float(row["all_accuracy"]) == pytest.approx(float(row["train_accuracy"]))
+            assert record(exp / run_id)["monitor"] == "loss"
+            assert record(exp / run_id, "env.json")["worker"]["launcher"] == "ray"

@@ -89,7 +89,7 @@ def test_execution_keys_are_never_hashed(key):
 
 @pytest.mark.parametrize(
     ("key", "default", "other"),
-    [("train.evaluate_on", ["validation"], ["all"]), ("data.folds", None, 5), ("fold", 0, 1)],
+    [("train.report_on", ["validation"], ["all"]), ("data.folds", None, 5), ("fold", 0, 1)],
 )
 def test_a_new_key_at_its_default_leaves_ids_unchanged(monkeypatch, key, default, other):
     run = pima_run()

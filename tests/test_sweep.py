@@ -107,8 +107,8 @@ def test_a_swept_seed_is_an_axis():
             [
                 "train.learnin_rate: unknown key (did you mean 'learning_rate'?); valid: epochs, "
                 "batch_size, optimizer, learning_rate, loss, metrics, early_stopping, lr_schedule, "
-                "capture, shuffle, save_model, checkpoint_every, callbacks, tensorboard (sweep "
-                "point train.learnin_rate=0.1)"
+                "capture, shuffle, save_model, checkpoint_every, callbacks, tensorboard, "
+                "evaluate_on (sweep point train.learnin_rate=0.1)"
             ],
             id="unknown_path",
         ),

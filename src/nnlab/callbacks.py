@@ -16,7 +16,7 @@ from typing import Any
 import keras
 
 from nnlab import names, user_code
-from nnlab.config import TrainConfig
+from nnlab.config import TrainConfig, watched
 from nnlab.errors import ConfigError
 from nnlab.store import RowFile
 
@@ -134,17 +134,20 @@ def _mode(monitor: str) -> str:
     return "max" if names.is_maximized(monitor) else "min"
 
 
-def early_stopping(cfg: TrainConfig) -> list[keras.callbacks.Callback]:
+def early_stopping(cfg: TrainConfig, held_out: bool = True) -> list[keras.callbacks.Callback]:
+    """Keras' EarlyStopping as ``train.early_stopping`` says; without a validation set
+    (``held_out`` False) a ``val_`` monitor watches its training column (``config.watched``)."""
     es = cfg.early_stopping
     if es is None:
         return []
+    monitor = watched(es.monitor, held_out)
     return [
         keras.callbacks.EarlyStopping(
-            monitor=es.monitor,
+            monitor=monitor,
             patience=es.patience,
             min_delta=es.min_delta,
             restore_best_weights=es.restore_best_weights,
-            mode=_mode(es.monitor),
+            mode=_mode(monitor),
         )
     ]
 
@@ -162,19 +165,21 @@ def schedule_fn(cfg: TrainConfig) -> Callable[[int], float] | None:
     return lambda e: s.min_lr + (lr0 - s.min_lr) * 0.5 * (1 + math.cos(math.pi * e / epochs))
 
 
-def lr_schedule(cfg: TrainConfig) -> list[keras.callbacks.Callback]:
+def lr_schedule(cfg: TrainConfig, held_out: bool = True) -> list[keras.callbacks.Callback]:
+    """The callback of ``train.lr_schedule``; a plateau's monitor as in ``early_stopping``."""
     s = cfg.lr_schedule
     if s is None:
         return []
     if s.kind == "plateau":
+        monitor = watched(s.monitor, held_out)
         return [
             keras.callbacks.ReduceLROnPlateau(
-                monitor=s.monitor,
+                monitor=monitor,
                 factor=s.factor,
                 patience=s.patience,
                 min_delta=s.min_delta,
                 min_lr=s.min_lr,
-                mode=_mode(s.monitor),
+                mode=_mode(monitor),
             )
         ]
     fn = schedule_fn(cfg)

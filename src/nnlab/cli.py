@@ -247,7 +247,9 @@ def _print_outcome(outcome: Any, exp_dir: Path) -> None:
     from nnlab.display import headline
 
     table = Table(title=f"{exp_dir}", title_justify="left", show_edge=False)
-    for col in ("run", "status", "epochs", "validation", "wall s", "diagnosis"):
+    held_out = any("val_loss" in (r.get("final") or {}) for r in outcome.results.values())
+    shown = "validation" if held_out or not outcome.results else "training (no validation set)"
+    for col in ("run", "status", "epochs", shown, "wall s", "diagnosis"):
         table.add_column(col, justify="right" if col in ("epochs", "wall s") else "left")
     for run_id, res in outcome.results.items():
         status = res.get("status", "?")

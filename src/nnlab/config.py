@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import copy
 import functools
-import math
 import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from nnlab import config_document as edits
 from nnlab import names
+from nnlab.config_base import Strict, finite_arguments
 from nnlab.config_errors import format_errors
 from nnlab.config_sweep import SweepConfig
 from nnlab.errors import ConfigError
@@ -63,55 +63,14 @@ DATA_KEYS = {
 MAX_NAME_LENGTH = 100
 
 
-class _Strict(BaseModel):
-    # a number in the config is finite: .inf and .nan are refused wherever a number goes
-    model_config = ConfigDict(extra="forbid", validate_assignment=False, allow_inf_nan=False)
-
-    @pydantic.model_validator(mode="before")
-    @classmethod
-    def _no_bool_numbers(cls, data: Any) -> Any:
-        """YAML's ``yes``/``true`` is not a number: pydantic would read it as 1."""
-        if isinstance(data, dict):
-            bad = [
-                f"{k}: must be a number, got {v!r}"
-                for k, v in data.items()
-                if isinstance(v, bool) and k in cls.model_fields and _numeric(cls, k)
-            ]
-            if bad:
-                raise ValueError("\n".join(bad))
-        return data
-
-
-def _numeric(model: type[BaseModel], key: str) -> bool:
-    text = str(model.model_fields[key].annotation)
-    return ("int" in text or "float" in text) and "bool" not in text
-
-
-def _finite_arguments(extra: dict[str, Any] | None) -> None:
-    """The free arguments of an optimizer or initializer: a number among them is finite."""
-    bad = [f"{key}: must be a finite number, got {value!r}"
-           for key, value in (extra or {}).items() if not _finite(value)]  # fmt: skip
-    if bad:
-        raise ValueError("\n".join(bad))
-
-
-def _finite(value: Any) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, list | tuple):
-        return all(_finite(v) for v in value)
-    if isinstance(value, dict):
-        return all(_finite(v) for v in value.values())
-    return True
-
-
-class DataConfig(_Strict):
+class DataConfig(Strict):
     name: Literal[*DATASETS]  # type: ignore[valid-type]
     path: str | None = None
     subset: Annotated[int, Field(gt=0)] | None = None
-    # a fraction held out, a count of rows (validation: 70), or the official test split
+    # a fraction held out, a count of rows (validation: 70), the official test split, or none
+    # (train on every row: no validation columns, the training metrics rank and are watched)
     validation: Annotated[float, Field(gt=0, lt=1)] | Annotated[int, Field(ge=1)] | Literal[
-        "test"] = 0.25  # fmt: skip
+        "test", "none"] = 0.25  # fmt: skip
     split: Literal["stratified", "random", "ordered"] = "stratified"  # how it is held out
     scale: Literal["none", "unit", "standard", "layer"] = "standard"
     # generators (scikit-learn's parameters)
@@ -147,9 +106,16 @@ class DataConfig(_Strict):
                 "validation: 'test' needs a dataset with an official test split "
                 f"(mnist, cifar10), not {self.name}; give a fraction such as 0.25"
             )
+        if self.validation == "none" and self.split != "stratified":
+            problems.append(f"split: {self.split} has nothing to split with validation: none")
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    @property
+    def held_out(self) -> bool:
+        """Whether the run has a validation set (``validation`` is not ``none``)."""
+        return self.validation != "none"
 
 
 def _check_name(kind: str, value: str, choices: Any) -> str:
@@ -158,7 +124,7 @@ def _check_name(kind: str, value: str, choices: Any) -> str:
     return value
 
 
-class InitializerSpec(_Strict):
+class InitializerSpec(Strict):
     """``{name: random_normal, stddev: 1.0}``: a Keras initializer and its arguments."""
 
     model_config = ConfigDict(extra="allow")
@@ -171,11 +137,11 @@ class InitializerSpec(_Strict):
 
     @pydantic.model_validator(mode="after")
     def _finite_numbers(self) -> InitializerSpec:
-        _finite_arguments(self.model_extra)
+        finite_arguments(self.model_extra)
         return self
 
 
-class ModelConfig(_Strict):
+class ModelConfig(Strict):
     kind: Literal[*MODEL_KINDS] = "mlp"  # type: ignore[valid-type]
     hidden: list[Annotated[int, Field(gt=0)]] = Field(default_factory=lambda: [12, 8])
     activation: str = "relu"
@@ -225,7 +191,7 @@ class ModelConfig(_Strict):
         return self
 
 
-class OptimizerSpec(_Strict):
+class OptimizerSpec(Strict):
     """``{name: sgd, momentum: 0.9, nesterov: true}``: a Keras optimizer and its arguments."""
 
     model_config = ConfigDict(extra="allow")
@@ -240,18 +206,18 @@ class OptimizerSpec(_Strict):
     def _no_learning_rate(self) -> OptimizerSpec:
         if "learning_rate" in (self.model_extra or {}):
             raise ValueError("learning_rate: set train.learning_rate instead")
-        _finite_arguments(self.model_extra)
+        finite_arguments(self.model_extra)
         return self
 
 
-class EarlyStoppingConfig(_Strict):
+class EarlyStoppingConfig(Strict):
     monitor: str = "val_loss"
     patience: Annotated[int, Field(ge=0)] = 10
     min_delta: Annotated[float, Field(ge=0)] = 0.0
     restore_best_weights: bool = True
 
 
-class PlateauSchedule(_Strict):
+class PlateauSchedule(Strict):
     """Keras ReduceLROnPlateau: multiply by ``factor`` after ``patience`` epochs without gain."""
 
     kind: Literal["plateau"]
@@ -262,7 +228,7 @@ class PlateauSchedule(_Strict):
     min_lr: Annotated[float, Field(ge=0)] = 0.0
 
 
-class StepSchedule(_Strict):
+class StepSchedule(Strict):
     """Multiply the learning rate by ``factor`` every ``every`` epochs."""
 
     kind: Literal["step"]
@@ -270,14 +236,14 @@ class StepSchedule(_Strict):
     factor: Annotated[float, Field(gt=0, lt=1)] = 0.5
 
 
-class ExponentialSchedule(_Strict):
+class ExponentialSchedule(Strict):
     """learning_rate * rate ** epoch."""
 
     kind: Literal["exponential"]
     rate: Annotated[float, Field(gt=0, lt=1)] = 0.95
 
 
-class CosineSchedule(_Strict):
+class CosineSchedule(Strict):
     """Cosine decay from learning_rate to ``min_lr`` over the run's epochs."""
 
     kind: Literal["cosine"]
@@ -293,7 +259,7 @@ Schedule = Annotated[
 DEFAULT_METRICS = {"classification": ["accuracy"], "regression": ["mae"]}
 
 
-class CallbackSpec(_Strict):
+class CallbackSpec(Strict):
     """One of the user's own Keras callbacks: ``FILE.py:Class`` (relative to the config) or
     ``package.module:Class``, made with ``args`` as keyword arguments."""
 
@@ -308,15 +274,24 @@ class CallbackSpec(_Strict):
         return v
 
 
-def logged_keys(metrics: list[str] | dict[str, list[str]]) -> list[str]:
-    """The history columns a run logs: loss and metrics, each also with ``val_``. Given the
-    task defaults (a dict), every key any task could log."""
+def logged_keys(metrics: list[str] | dict[str, list[str]], held_out: bool = True) -> list[str]:
+    """The history columns a run logs: loss and metrics, each also with ``val_`` when the run
+    has a validation set. Given the task defaults (a dict), every key any task could log."""
     names_ = metrics if isinstance(metrics, list) else [m for ms in metrics.values() for m in ms]
     base = ["loss", *names_]
-    return base + [f"val_{m}" for m in base]
+    return base + [f"val_{m}" for m in base] * held_out
 
 
-class TrainConfig(_Strict):
+def watched(monitor: str, held_out: bool) -> str:
+    """The column a monitor (early stopping, plateau) watches: as written, or, without a
+    validation set (``data.validation: none``), the training column of a ``val_`` one."""
+    return monitor if held_out else monitor.removeprefix("val_")
+
+
+EVALUATION_SETS = names.EVALUATION_SETS
+
+
+class TrainConfig(Strict):
     epochs: Annotated[int, Field(gt=0)] = 100
     batch_size: Annotated[int, Field(gt=0)] | Literal["full"] = 32
     optimizer: str | OptimizerSpec = "adam"
@@ -332,6 +307,10 @@ class TrainConfig(_Strict):
     checkpoint_every: Annotated[int, Field(gt=0)] | None = None  # epochs between checkpoints
     callbacks: list[CallbackSpec] = Field(default_factory=list)  # the user's own
     tensorboard: bool = False  # <run>/tensorboard/: event files and HParams sessions
+    # the final model evaluated on these sets (all: train + validation rows, as the sources'
+    # model.evaluate(X, y)): <set>_<metric> in result.json, summary.csv and the report
+    evaluate_on: list[Literal[*EVALUATION_SETS]] = Field(  # type: ignore[valid-type]
+        default_factory=list)
 
     @field_validator("callbacks", mode="before")
     @classmethod
@@ -350,9 +329,9 @@ class TrainConfig(_Strict):
     def _loss(cls, v: str) -> str:
         return _check_name("loss", v, names.LOSSES)
 
-    @field_validator("capture")
+    @field_validator("capture", "evaluate_on")
     @classmethod
-    def _capture(cls, v: list[str]) -> list[str]:
+    def _once_each(cls, v: list[str]) -> list[str]:
         return list(dict.fromkeys(v))  # each once, in the order given
 
     @field_validator("metrics")
@@ -376,7 +355,7 @@ class TrainConfig(_Strict):
         return self
 
     def unlogged_monitors(
-        self, metrics: list[str] | None = None, task: str | None = None
+        self, metrics: list[str] | None = None, task: str | None = None, held_out: bool = True
     ) -> list[str]:
         """The check that each monitor (early stopping, plateau schedule) names a history
         column the run logs: one ``early_stopping.monitor: ...`` line (keys under ``train``)
@@ -388,17 +367,18 @@ class TrainConfig(_Strict):
         """
         if metrics is None:
             metrics = self.metrics
-        logged = sorted(set(logged_keys(metrics if metrics is not None else DEFAULT_METRICS)))
+        logged = sorted(set(logged_keys(metrics if metrics is not None else DEFAULT_METRICS,
+                                        held_out)))  # fmt: skip
         on = f" on {task} data" if task else ""
         return [
             f"{key}.monitor: {monitor!r} is never logged{on}; valid: {', '.join(logged)}"
             for key in ("early_stopping", "lr_schedule")
             if (monitor := getattr(getattr(self, key), "monitor", None)) is not None
-            and monitor not in logged
+            and watched(monitor, held_out) not in logged
         ]
 
 
-class ExperimentConfig(_Strict):
+class ExperimentConfig(Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=MAX_NAME_LENGTH)]
     description: str = ""
     seed: Annotated[int, Field(ge=0, lt=2**32 - 10_000)] = 0
@@ -430,6 +410,9 @@ class ExperimentConfig(_Strict):
                 f"model.kind: {self.model.kind} needs image data "
                 f"({', '.join(IMAGE_DATASETS)}), but data.name is {self.data.name}"
             )
+        if not self.data.held_out and "validation" in self.train.evaluate_on:
+            raise ValueError("train.evaluate_on: 'validation' needs a validation set, but "
+                             "data.validation is none; valid: train, all")  # fmt: skip
         return self
 
     def run_dict(self) -> dict[str, Any]:

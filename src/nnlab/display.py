@@ -22,10 +22,12 @@ from nnlab import events, names
 
 
 def headline(result: dict[str, Any]) -> str:
-    """``val_accuracy 0.953 (best 0.960 @ 41)``: the run's main validation number."""
+    """``val_accuracy 0.953 (best 0.960 @ 41)``: the run's main validation number (the
+    training one, ``accuracy 0.953 ...``, without a validation set)."""
     final, best = result.get("final") or {}, result.get("best") or {}
-    key = next((k for k in final if k.startswith("val_") and k != "val_loss"), None)
-    key = key or ("val_loss" if "val_loss" in final else "loss")
+    prefix = "val_" if "val_loss" in final else ""
+    key = next((k for k in final if k.startswith(prefix) and k != f"{prefix}loss"
+                and (prefix or not k.startswith("val_"))), f"{prefix}loss")  # fmt: skip
     if key not in final:
         return ""
     text = f"{key} {_num(final[key])}"

@@ -166,7 +166,8 @@ EXECUTION_KEYS = frozenset({
 # ``nnlab.checkpoint``)
 HASH_OMITTED_AT_DEFAULT: dict[str, Any] = {"train.shuffle": True, "train.callbacks": [],
                                            "train.checkpoint_every": None,
-                                           "data.split": "stratified"}  # fmt: skip
+                                           "data.split": "stratified",
+                                           "train.evaluate_on": []}  # fmt: skip
 
 
 def config_hash(run_config: dict[str, Any]) -> str:

@@ -274,7 +274,7 @@ def _task_problems(config: ExperimentConfig, data: Dataset) -> list[str]:
             )
         if "top5_accuracy" in metrics:
             problems.append("train.metrics: top5_accuracy needs more than 5 classes")
-    problems += [f"train.{p}" for p in train.unlogged_monitors(metrics, data.task)]
+    problems += [f"train.{p}" for p in train.unlogged_monitors(metrics, data.task, data.held_out)]
     return problems
 
 

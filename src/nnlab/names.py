@@ -100,18 +100,36 @@ def unknown_name(kind: str, name: object, choices: object) -> str:
     return f"unknown {kind} {name!r}{hint}; valid: {', '.join(valid)}"
 
 
+# the sets ``train.evaluate_on`` evaluates the final model on; their columns are
+# ``<set>_<metric>`` (``all_accuracy``, ``train_loss``)
+EVALUATION_SETS = ("validation", "train", "all")
+_SET_PREFIXES = tuple(f"{s}_" for s in EVALUATION_SETS)
+
+
+def is_evaluated(column: str) -> bool:
+    """True for a column of ``train.evaluate_on`` (``all_accuracy``, ``validation_loss``)."""
+    return column.startswith(_SET_PREFIXES)
+
+
 def is_maximized(metric: str) -> bool:
-    """True when a larger value of ``metric`` (or ``val_<metric>``) is better."""
-    return metric.removeprefix("val_").removeprefix("test_") in MAXIMIZED_METRICS
+    """True when a larger value of ``metric`` (or ``val_<metric>``, ``all_<metric>``...) is
+    better."""
+    for prefix in ("val_", "test_", *_SET_PREFIXES):
+        metric = metric.removeprefix(prefix)
+    return metric in MAXIMIZED_METRICS
 
 
 def target_column(columns: list[str]) -> str | None:
     """The summary column runs are ranked by (plots, ``nnlab ls``): ``best_val_accuracy`` when
     there is one, else the first ``best_val_*`` of a metric where larger is better, else
-    ``best_val_loss``, else ``best_loss``; None when none exists."""
-    if "best_val_accuracy" in columns:
-        return "best_val_accuracy"
-    for col in columns:
-        if col.startswith("best_val_") and is_maximized(col.removeprefix("best_")):
-            return col
-    return next((c for c in ("best_val_loss", "best_loss") if c in columns), None)
+    ``best_val_loss``; without a validation set (``data.validation: none``) the same over the
+    training columns (``best_accuracy`` ... ``best_loss``); None when none exists."""
+    for prefix in ("best_val_", "best_"):
+        if f"{prefix}accuracy" in columns:
+            return f"{prefix}accuracy"
+        for col in columns:
+            if col.startswith(prefix) and is_maximized(col.removeprefix("best_")):
+                return col
+        if f"{prefix}loss" in columns:
+            return f"{prefix}loss"
+    return None

@@ -72,7 +72,8 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "config file.",
         "subset": "Use only the first N examples.",
         "validation": "The validation fraction (0 < f < 1), a count of rows (an integer >= 1), "
-        "or test (the official test split of mnist and cifar10).",
+        "test (the official test split of mnist and cifar10), or none (train on every row: "
+        "no validation columns; the training metric ranks the runs and monitors watch it).",
         "scale": "Input scaling: none, unit ([0, 1]), standard (zero mean, unit variance, "
         "from the training split) or layer (a Normalization layer in the model).",
         "n_samples": "Generated datasets: how many examples.",
@@ -126,10 +127,13 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "callbacks": "Your own Keras callbacks: 'file.py:Class', 'package.module:Class', or "
         "{path: ..., args: {...}}.",
         "tensorboard": "Write TensorBoard event files and HParams summaries to <run>/tensorboard/.",
-        "evaluate_on": "The splits the final metrics are computed on: validation, train, all.",
+        "evaluate_on": "Evaluate the final model on these sets: validation, train, all (the "
+        "training and validation rows together, as model.evaluate(X, y)); recorded as "
+        "<set>_<metric> (all_accuracy, train_loss) in result.json, summary.csv and the report.",
     },
     "EarlyStoppingConfig": {
-        "monitor": "The history column watched, e.g. val_loss or val_accuracy.",
+        "monitor": "The history column watched, e.g. val_loss or val_accuracy (with "
+        "data.validation: none, a val_ monitor watches its training column).",
         "patience": "Epochs without improvement before stopping.",
         "min_delta": "The smallest change that counts as an improvement.",
         "restore_best_weights": "End with the weights of the best epoch.",

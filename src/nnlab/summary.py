@@ -8,8 +8,9 @@ line; readers drop it (``results``), and the next command rewrites the file from
 records.
 
 Columns: run_id, one per sweep axis (dotted path, or ``variant``), seed, status, epochs_run,
-``final_<metric>`` and ``best_<metric>`` for every metric the runs logged, best_epoch, wall_s,
-diagnosis (the label from ``diagnose``; empty for a failed run).
+``final_<metric>`` and ``best_<metric>`` for every metric the runs logged, ``<set>_<metric>``
+for each set of ``train.evaluate_on`` (``all_accuracy``: the final model's ``evaluate``),
+best_epoch, wall_s, diagnosis (the label from ``diagnose``; empty for a failed run).
 Plots and ``nnlab ls`` read it; nothing here imports a backend.
 """
 
@@ -22,7 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from nnlab import store
+from nnlab import names, store
 from nnlab.expansion import RunSpec
 
 LEADING = ("seed", "status", "epochs_run")
@@ -51,6 +52,7 @@ def summary_rows(specs: Iterable[RunSpec], results: dict[str, dict[str, Any]]) -
         for kind in ("final", "best"):
             for metric, value in (res.get(kind) or {}).items():
                 row[f"{kind}_{metric}"] = value
+        row.update(res.get("evaluated") or {})  # train.evaluate_on: all_accuracy ...
         diagnosis = res.get("diagnosis") or {}
         row.update(best_epoch=res.get("best_epoch"), wall_s=res.get("wall_s"),
                    diagnosis=diagnosis.get("label"))  # fmt: skip
@@ -62,7 +64,8 @@ def columns(specs: list[RunSpec], rows: list[dict[str, Any]]) -> list[str]:
     axes = list(dict.fromkeys(a for s in specs for a in s.values))
     metrics = list(dict.fromkeys(k for r in rows for k in r if k.startswith("final_")))
     best = [f"best_{m.removeprefix('final_')}" for m in metrics]
-    return ["run_id", *axes, *LEADING, *metrics, *best, *TRAILING]
+    evaluated = list(dict.fromkeys(k for r in rows for k in r if names.is_evaluated(k)))
+    return ["run_id", *axes, *LEADING, *metrics, *best, *evaluated, *TRAILING]
 
 
 def _lines(cols: list[str], rows: list[dict[str, Any]], header: bool = False) -> str:

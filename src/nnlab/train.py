@@ -30,6 +30,7 @@ from nnlab import (
     names,
     store,
 )
+from nnlab.config import watched
 from nnlab.data import Dataset, load_dataset
 from nnlab.expansion import RunSpec
 from nnlab.models import build_model, is_regularized
@@ -173,8 +174,9 @@ def _fit(
     t0 = time.perf_counter()
     if saved is None:
         logs = _evaluate(model, data.x_train, y_train, eval_batch)
-        val_logs = _evaluate(model, data.x_val, y_val, eval_batch)
-        logs.update({f"val_{k}": v for k, v in val_logs.items()})
+        if data.held_out:
+            val_logs = _evaluate(model, data.x_val, y_val, eval_batch)
+            logs.update({f"val_{k}": v for k, v in val_logs.items()})
         writer.write_row(0, logs, callbacks.current_lr(model), time.perf_counter() - t0)
     else:
         writer.resume(saved["columns"], saved["rows"])
@@ -188,9 +190,9 @@ def _fit(
         cbs += cap.callbacks
 
     guard = callbacks.DivergenceStop()
-    stopper = callbacks.early_stopping(train)
+    stopper = callbacks.early_stopping(train, data.held_out)
     last = callbacks.LastWeights(train.save_model == "final" and bool(stopper))
-    schedule = callbacks.lr_schedule(train)
+    schedule = callbacks.lr_schedule(train, data.held_out)
     cbs = [
         *schedule,  # first: it sets the rate the writer records
         *cbs,
@@ -217,7 +219,7 @@ def _fit(
         **fit_data,
         epochs=train.epochs,
         initial_epoch=saved["epochs_done"] if saved else 0,
-        validation_data=(data.x_val, y_val),
+        validation_data=(data.x_val, y_val) if data.held_out else None,
         validation_batch_size=eval_batch,
         callbacks=cbs,
         verbose=0,
@@ -230,7 +232,22 @@ def _fit(
     if data.x_test is not None and data.y_test is not None:
         y_test = keras_objects.prepare_labels(data.y_test, train, data)
         out["test"] = _evaluate(model, data.x_test, y_test, eval_batch)
+    if train.evaluate_on:
+        out["evaluated"] = evaluated(train.evaluate_on, data, lambda x, y: _evaluate(
+            model, x, keras_objects.prepare_labels(y, train, data), eval_batch))
     return model, out, last.weights
+
+
+def evaluated(
+    sets: list[str], data: Dataset, evaluate: Callable[[np.ndarray, np.ndarray], dict[str, float]]
+) -> dict[str, float]:
+    """``train.evaluate_on``: the final model's ``evaluate`` on each set, as
+    ``<set>_<metric>`` (``all_accuracy``, ``train_loss``); ``evaluate(x, y)`` gives the logs."""
+    out: dict[str, float] = {}
+    for name in sets:
+        logs = evaluate(*data.evaluation_set(name))
+        out.update({f"{name}_{k}": v for k, v in logs.items()})
+    return out
 
 
 def save_model(
@@ -304,7 +321,11 @@ def summarise(rows: list[dict[str, float]], columns: list[str], config: Any) -> 
         if values:
             best[key] = max(values) if names.is_maximized(key) else min(values)
     es = config.train.early_stopping
-    monitor = es.monitor if es else ("val_loss" if "val_loss" in final else "loss")
+    held_out = config.data.held_out
+    if es is not None:
+        monitor = watched(es.monitor, held_out)
+    else:
+        monitor = "val_loss" if "val_loss" in final else "loss"
     best_epoch = None
     candidates = [r for r in trained if math.isfinite(r.get(monitor, math.nan))]
     if candidates:

@@ -58,12 +58,30 @@ class Dataset:
     def is_image(self) -> bool:
         return self.x_train.ndim == 4
 
+    @property
+    def held_out(self) -> bool:
+        """Whether there is a validation set (``data.validation: none`` leaves it empty)."""
+        return len(self.x_val) > 0
+
+    def evaluation_set(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The (x, y) of ``train.evaluate_on``'s ``name``: train, validation, or all (the
+        training and validation rows together, as the course's ``model.evaluate(X, y)``)."""
+        if name == "train":
+            return self.x_train, self.y_train
+        if name == "validation":
+            return self.x_val, self.y_val
+        if name == "all":
+            return (np.concatenate([self.x_train, self.x_val]),
+                    np.concatenate([self.y_train, self.y_val]))  # fmt: skip
+        raise ValueError(f"unknown evaluation set {name!r}")
+
     def majority_baseline(self) -> float | None:
         """Accuracy of always predicting the most common training class (None for regression)."""
         if self.task == "regression":
             return None
         counts = np.bincount(self.y_train.astype(np.int64), minlength=self.n_classes)
-        return float(np.mean(self.y_val == np.argmax(counts)))
+        scored = self.y_val if self.held_out else self.y_train  # what the ranked metric sees
+        return float(np.mean(scored == np.argmax(counts)))
 
     def no_skill_loss(self, loss: str) -> float | None:
         """The training loss of the best constant prediction: the class frequencies for

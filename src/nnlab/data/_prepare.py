@@ -91,7 +91,8 @@ def split(raw: Raw, validation: float | int | str, seed: int, how: str = "strati
     """Called by ``prepare``: (x_train, y_train, x_val, y_val, x_test, y_test).
 
     ``validation == "test"`` validates on the official test split (and leaves no test set);
-    a fraction (or a count of rows) is held out of the training examples ``how`` says:
+    ``"none"`` holds nothing out (the validation arrays are empty); a fraction (or a count of
+    rows) is held out of the training examples ``how`` says:
     ``stratified`` (classification; regression is split at random), ``random`` (the rows of
     scikit-learn's ``train_test_split(..., shuffle=True, stratify=None, random_state=seed)``)
     or ``ordered`` (the first rows train and the rest validate, as ``x[:n_train]``). The
@@ -101,6 +102,8 @@ def split(raw: Raw, validation: float | int | str, seed: int, how: str = "strati
         if raw.x_test is None or raw.y_test is None:
             raise DataError(f"data.validation: {raw.name} has no official test split")
         return raw.x, raw.y, raw.x_test, raw.y_test, None, None
+    if validation == "none":  # every row trains; the validation set is empty
+        return raw.x, raw.y, raw.x[:0], raw.y[:0], raw.x_test, raw.y_test
     from sklearn.model_selection import train_test_split
 
     n = len(raw.y)

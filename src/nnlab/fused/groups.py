@@ -68,7 +68,7 @@ def chunk_size(spec: RunSpec) -> int:
     config = spec.config
     size = CHUNK_MEMBERS.get(config.model.kind, 32)
     data = config.data
-    shared_split = (data.random_state is not None or data.validation == "test"
+    shared_split = (data.random_state is not None or data.validation in ("test", "none")
                     or data.split == "ordered")  # fmt: skip
     if data.name in ("mnist", "cifar10", "csv") and not shared_split:
         size = min(size, 8)

@@ -77,9 +77,10 @@ class Member:
         train = spec.config.train
         self.spec, self.writer, self.model = spec, writer, model
         self.guard = callbacks.DivergenceStop()
-        self.stopper = callbacks.early_stopping(train)
+        held_out = spec.config.data.held_out
+        self.stopper = callbacks.early_stopping(train, held_out)
         self.callbacks: list[keras.callbacks.Callback] = [
-            *callbacks.lr_schedule(train),  # first: it sets the rate the writer records
+            *callbacks.lr_schedule(train, held_out),  # first: it sets the rate the writer records
             *extra,
             writer,
             self.guard,

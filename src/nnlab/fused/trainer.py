@@ -212,8 +212,9 @@ class _Group:
             self.members.append(member)
 
         t = time.perf_counter()
+        held_out = data.held_out  # the members share one data section
         logs = program.evaluate(state, stacked.x_train, stacked.y_train, index)
-        val = program.evaluate(state, stacked.x_val, stacked.y_val, index)
+        val = program.evaluate(state, stacked.x_val, stacked.y_val, index) if held_out else {}
         seconds = (time.perf_counter() - t) / self.k
         for k, member in enumerate(self.members):
             member.writer.write_row(0, _epoch_logs(logs, val, k), float(rates[k]), seconds)
@@ -233,7 +234,8 @@ class _Group:
                     member.epoch_begin(epoch)
             state = program.with_learning_rates(state, rates)
             state, logs, steps = program.train_epoch(state, active, stacked, index, order)
-            val = program.evaluate(state, stacked.x_val, stacked.y_val, index)
+            if held_out:
+                val = program.evaluate(state, stacked.x_val, stacked.y_val, index)
             holder[0] = state
             seconds = (time.perf_counter() - t_epoch) / max(1, int(active.sum()))
             for k, member in enumerate(self.members):
@@ -262,6 +264,7 @@ class _Group:
         test = None
         if stacked.x_test is not None:
             test = program.evaluate(final, stacked.x_test, stacked.y_test, index)
+        evaluated = self._evaluated(program, final, stacked, index)
         grids = None
         if datas[0].raw_train is not None and datas[0].task != "regression":
             grids = [train.boundary_grid(d) for d in datas]
@@ -278,12 +281,33 @@ class _Group:
             if out["status"] == store.COMPLETED:
                 if test is not None:
                     out["test"] = _row(test, k)
+                if evaluated:
+                    out["evaluated"] = _row(evaluated, k)
                 if grids is not None:
                     train.write_boundary_values(grids[k], pred[k], datas[k],
                                                 self.run_dir(k) / store.BOUNDARY_FILE)  # fmt: skip
                 if self.specs[k].config.train.save_model != "none":
                     out["model"] = self._save(k, models[k], state, final, out["weights_epoch"])
             self.results[k].update(out)
+
+    def _evaluated(
+        self, program: Program, final: Any, stacked: Stacked, index: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """``train.evaluate_on`` (the same for every member): ``<set>_<metric>`` -> ``[K]``,
+        the final weights evaluated on each member's own sets, as ``train.evaluated``."""
+        sets = self.specs[0].config.train.evaluate_on
+        if not sets:
+            return {}
+        parts = {"train": (stacked.x_train, stacked.y_train),
+                 "validation": (stacked.x_val, stacked.y_val)}  # fmt: skip
+        if "all" in sets:
+            parts["all"] = tuple(jnp.concatenate([a, b], axis=1) for a, b in zip(
+                parts["train"], parts["validation"], strict=True))  # fmt: skip
+        out: dict[str, np.ndarray] = {}
+        for name in sets:
+            logs = program.evaluate(final, *parts[name], index)
+            out.update({f"{name}_{k}": v for k, v in logs.items()})
+        return out
 
     def _save(
         self, k: int, model: keras.Model, last: Any, best: Any, weights_epoch: int

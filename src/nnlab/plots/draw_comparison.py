@@ -143,6 +143,8 @@ def draw_group_curves(
             handles=legend, loc="outside lower center", ncols=ncols, fontsize=9, frameon=False
         )
     subtitle = "train solid, validation dashed"
+    if not any(g.validation is not None for g in groups):
+        subtitle = "train only: no validation set (data.validation: none)"
     if repeats:
         seeds = f"{min(counts)} seeds" if same_n else "seeds (n in the legend)"
         subtitle += f"; line = mean over {seeds}, band = ± 1 std"

@@ -101,6 +101,8 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     title = run_title(run_dir, result)
     diverged = (result or {}).get("diverged_epoch")
     diverged_epoch = int(diverged) if isinstance(diverged, int | float) else None
+    if "val_loss" not in history.columns:
+        title += "\ntrain only: no validation set (data.validation: none)"
 
     out = run_dir / store.PLOTS_DIR
     written = [

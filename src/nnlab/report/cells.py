@@ -17,6 +17,7 @@ import pandas as pd
 
 from nnlab import store
 from nnlab.compare import GroupStats, SeedVerdict, format_mean_std, format_number
+from nnlab.names import is_evaluated
 from nnlab.results import short_names, statuses, sweep_axes, text
 
 DIGITS = 4  # significant digits of the numbers in tables
@@ -74,6 +75,17 @@ def number_cell(value: Any) -> str:
     return f"{x:#.{DIGITS}g}".rstrip(".")
 
 
+def final_columns(columns: list[str], target: str | None) -> list[str]:
+    """The final numbers a results table shows beside ``target``: the validation ones
+    (``final_val_*``; without a validation set, the target's own final column) and those of
+    ``train.evaluate_on`` (``all_accuracy`` ...)."""
+    finals = [c for c in columns if str(c).startswith("final_val_")]
+    if target is not None and target.startswith("best_") and not target.startswith("best_val_"):
+        finals = [f"final_{target.removeprefix('best_')}", *finals]
+    finals += [c for c in columns if is_evaluated(str(c))]
+    return [c for c in dict.fromkeys(finals) if c in columns]
+
+
 def results_table(
     ranked: pd.DataFrame,
     target: str | None,
@@ -86,10 +98,7 @@ def results_table(
     its rank), ``gaps`` the table's rows saying what is left out."""
     axes = sweep_axes(ranked)
     short = short_names(axes)
-    finals = [c for c in ranked.columns if str(c).startswith("final_val_")]
-    if target is not None and target.startswith("best_") and not target.startswith("best_val_"):
-        finals = [f"final_{target.removeprefix('best_')}", *finals]
-    finals = [c for c in dict.fromkeys(finals) if c in ranked.columns]
+    finals = final_columns(list(ranked.columns), target)
     row_statuses = statuses(ranked)
     show_status = any(s != store.COMPLETED for s in row_statuses)  # else the run counts say it
     columns = ["#", "run", *[short[a] for a in axes], "seed", *["status"] * show_status]

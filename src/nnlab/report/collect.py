@@ -24,7 +24,15 @@ from nnlab.errors import NnlabError
 from nnlab.names import is_maximized
 from nnlab.plots.dynamics import layer_stat_table, read_captures
 from nnlab.plots.importance import Importance, importance_data
-from nnlab.report.cells import Note, Table, duration, frame_table, grouped_table, results_table
+from nnlab.report.cells import (
+    Note,
+    Table,
+    duration,
+    final_columns,
+    frame_table,
+    grouped_table,
+    results_table,
+)
 from nnlab.report.runs import (
     DiagnosisLine,
     Problem,
@@ -123,12 +131,16 @@ class Report:
         return sum(self.status_counts.values())
 
 
-def _caption(name: str) -> str:
+NO_VALIDATION = "no validation set (data.validation: none)"
+
+
+def _caption(name: str, held_out: bool = True) -> str:
     """A caption from a comparison plot's file name (``curves_val_loss.png`` ...)."""
     stem = Path(name).stem
     if stem.startswith("curves_"):
         metric = stem.removeprefix("curves_")
-        return (f"{metric} of every setting against epoch: train solid, validation dashed, "
+        lines = "train solid, validation dashed" if held_out else f"train only, {NO_VALIDATION}"
+        return (f"{metric} of every setting against epoch: {lines}, "
                 "mean over seeds with a band of ± 1 std")  # fmt: skip
     if "_vs_" in stem:
         column, axis = stem.split("_vs_", 1)
@@ -175,11 +187,14 @@ def _link(path: Path, base: Path) -> str:
     return path.relative_to(base).as_posix()
 
 
-def _run_images(run_dir: Path, base: Path) -> list[Image]:
+def _run_images(run_dir: Path, base: Path, held_out: bool = True) -> list[Image]:
     found = {p.stem: p for p in _images(run_dir, base)}
     ordered = [found.pop(stem) for stem in RUN_PLOTS if stem in found]
     ordered += sorted(found.values())
-    return [Image(p, _link(p, base), RUN_PLOTS.get(p.stem, p.stem.replace("_", " ")))
+    captions = dict(RUN_PLOTS)
+    if not held_out:
+        captions["learning_curves"] = f"learning curves, train only: {NO_VALIDATION}"
+    return [Image(p, _link(p, base), captions.get(p.stem, p.stem.replace("_", " ")))
             for p in ordered]  # fmt: skip
 
 
@@ -208,7 +223,9 @@ def _environment(env: dict[str, Any] | None) -> list[tuple[str, str]]:
     return [(k, v) for k, v in rows if v]
 
 
-def _baseline_sentence(baseline: Baseline | None, target: str | None) -> str | None:
+def _baseline_sentence(
+    baseline: Baseline | None, target: str | None, held_out: bool = True
+) -> str | None:
     if baseline is None:
         return None
     if baseline.high - baseline.low < 5e-4:
@@ -216,7 +233,7 @@ def _baseline_sentence(baseline: Baseline | None, target: str | None) -> str | N
     else:
         value = f"{baseline.low:.2f} to {baseline.high:.2f} (depending on the seed's split)"
     sentence = (f"No-skill baseline: always predicting the majority class gives {value} "
-                "val accuracy")  # fmt: skip
+                f"{'val' if held_out else 'training'} accuracy")  # fmt: skip
     if target and "accuracy" not in target:
         sentence += f" (the runs are ranked by {target})"
     return sentence + "."
@@ -349,7 +366,7 @@ def collect(directory: str | Path) -> Report:
 
     verdict = seed_verdict(summary, target) if kind == "experiment" and len(summary) else None
     grouped, grouped_note, layer_summary, layer_note = None, None, summary, None
-    finals = [c for c in summary.columns if str(c).startswith("final_val_")]
+    finals = final_columns(list(summary.columns), target)
     if verdict is not None:
         settings, gaps, settings_note = select_settings(verdict.groups, link)
         if target and any(len(g.run_ids) > 1 for g in verdict.groups):
@@ -395,12 +412,14 @@ def collect(directory: str | Path) -> Report:
     )
     title = f"{name}: run {directory.name}" if kind == "run" else name
     base = directory
+    # data.validation: none leaves no validation columns: the training ones rank the runs
+    held_out = target is None or target.startswith("best_val_")
     comparison = (
-        [Image(p, _link(p, base), _caption(p.name)) for p in _images(directory, base)]
+        [Image(p, _link(p, base), _caption(p.name, held_out)) for p in _images(directory, base)]
         if kind == "experiment"
         else []
     )
-    best_plots = _run_images(run_dirs[best_id], base) if best_id in run_dirs else []
+    best_plots = _run_images(run_dirs[best_id], base, held_out) if best_id in run_dirs else []
     best_model = _model_note(run_dirs.get(best_id or ""), results.get(best_id or ""), base)
     if kind == "run":
         note = ""
@@ -408,6 +427,9 @@ def collect(directory: str | Path) -> Report:
         better = "higher" if maximize else "lower"
         note = (f"Completed runs ranked by {target} ({better} is better), then the runs that "
                 "did not complete.")  # fmt: skip
+        if not held_out:
+            note = (f"There is {NO_VALIDATION}: the training metric ranks the runs, so the "
+                    f"ranking says how well each setting fits, not how it generalises. {note}")
     else:
         note = "No metric to rank the runs by."
     shown, gaps, results_note = select_runs(ranked_runs, link) if kind == "experiment" else (
@@ -433,7 +455,7 @@ def collect(directory: str | Path) -> Report:
         results_note=note,
         grouped=grouped,
         verdict=verdict,
-        baseline=_baseline_sentence(majority_baseline(results.values()), target),
+        baseline=_baseline_sentence(majority_baseline(results.values()), target, held_out),
         diagnoses=diagnosis_lines(ranked_runs, results, link),
         comparison_plots=comparison,
         best_run=best_id,
