@@ -175,7 +175,9 @@ def test_sweep_axes(columns: list[str], axes: list[str]) -> None:
         pytest.param(
             ["best_loss", "best_val_mae", "best_val_loss"], "best_val_loss", id="val_loss"
         ),
-        pytest.param(["best_accuracy", "best_loss", "final_loss"], "best_loss", id="no_validation"),
+        # data.validation: none: the training metric ranks
+        pytest.param(["best_loss", "best_accuracy"], "best_accuracy", id="no_validation"),
+        pytest.param(["best_loss", "best_mae"], "best_loss", id="no_validation_minimized"),
         pytest.param(["run_id", "final_loss"], None, id="none"),
     ],
 )
