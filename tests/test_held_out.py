@@ -85,6 +85,31 @@ def test_the_training_metric_ranks_runs_without_validation_columns():
     assert names.is_maximized("all_accuracy") and not names.is_maximized("train_loss")
 
 
+def test_beside_held_out_runs_a_column_every_run_has_ranks():
+    cols = ["best_loss", "best_accuracy", "best_val_loss", "best_val_accuracy", "all_loss",
+            "all_accuracy"]  # fmt: skip
+    gaps = {"best_val_loss", "best_val_accuracy"}  # the runs trained with validation: none
+    assert names.shared_target(cols, gaps.__contains__) == "all_accuracy"
+    assert names.shared_target(cols[:4], gaps.__contains__) == "best_accuracy"
+    assert names.shared_target(cols, lambda c: False) == "best_val_accuracy"
+
+
+def test_a_sweep_of_held_out_and_not_held_out_runs_is_ranked_on_all_rows(tmp_path: Path):
+    doc = merge(NONE, {"name": "mixed", "repeats": 1, "sweep": None,
+                       "train": {"epochs": 3, "early_stopping": None}})  # fmt: skip
+    doc["sweep"] = {"variants": {"none": {}, "held": {"data.validation": 0.25}}}
+    nnlab.run(doc, out=tmp_path, quiet=True, fused=False)
+    exp = tmp_path / "mixed"
+    summary = pd.read_csv(exp / "summary.csv")
+    assert summary["all_accuracy"].notna().all() and summary["best_val_accuracy"].isna().sum() == 1
+    report = (exp / "report.md").read_text()
+    assert "Some runs have no validation set (data.validation: none), so all_accuracy" in report
+    assert "ranked by all_accuracy" in report
+    best = summary.sort_values("all_accuracy", ascending=False).run_id.iloc[0]
+    assert report.index(f"`{best}`") < min(report.index(f"`{r}`") for r in summary.run_id
+                                            if r != best)  # fmt: skip
+
+
 # --- end to end, inline (TensorFlow) ------------------------------------------------------
 
 

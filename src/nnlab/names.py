@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 
 ACTIVATIONS = (
     "celu", "elu", "exponential", "gelu", "hard_sigmoid", "hard_silu", "hard_swish",
@@ -117,6 +118,22 @@ def is_maximized(metric: str) -> bool:
     for prefix in ("val_", "test_", *_SET_PREFIXES):
         metric = metric.removeprefix(prefix)
     return metric in MAXIMIZED_METRICS
+
+
+def shared_target(columns: list[str], has_gaps: Callable[[str], bool]) -> str | None:
+    """:func:`target_column`, unless some runs have no validation set (``data.validation:
+    none`` beside held-out runs) and so no value there: then the first of ``all_accuracy``,
+    a maximized ``all_`` metric, ``all_loss`` (``train.evaluate_on: [all]``) and the
+    training target (``best_accuracy`` ...) that ``has_gaps`` says every run has."""
+    target = target_column(columns)
+    if target is None or not target.startswith("best_val_") or not has_gaps(target):
+        return target
+    evaluated = [c for c in columns if c.startswith("all_") and is_maximized(c)]
+    training = target_column([c for c in columns if not c.startswith("best_val_")])
+    for col in ("all_accuracy", *evaluated, "all_loss", training):
+        if col in columns and not has_gaps(col):
+            return col
+    return target
 
 
 def target_column(columns: list[str]) -> str | None:

@@ -320,13 +320,18 @@ def group_label(values: dict[str, str], short: dict[str, str]) -> str:
 
 
 def target_column(summary: pd.DataFrame) -> str | None:
-    """The summary column the runs are ranked by (see :func:`nnlab.names.target_column`)."""
-    return names.target_column([str(c) for c in summary.columns])
+    """The summary column the runs are ranked by (see :func:`nnlab.names.shared_target`:
+    the completed runs decide whether a column has gaps)."""
+    done = summary[[s == store.COMPLETED for s in statuses(summary)]] if len(summary) else summary
+    return names.shared_target([str(c) for c in summary.columns],
+                               lambda c: bool(np.isnan(numbers(done, c)).any()))  # fmt: skip
 
 
 def target_column_of(rows: list[dict[str, str]]) -> str | None:
     """:func:`target_column` of rows read by :func:`read_summary_text`."""
-    return names.target_column(list(rows[0]) if rows else [])
+    done = [r for r in rows if r.get(STATUS, store.COMPLETED) == store.COMPLETED]
+    return names.shared_target(list(rows[0]) if rows else [],
+                               lambda c: any(not r.get(c) for r in done))  # fmt: skip
 
 
 def numbers(summary: pd.DataFrame, column: str) -> np.ndarray:

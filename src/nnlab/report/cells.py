@@ -83,7 +83,7 @@ def final_columns(columns: list[str], target: str | None) -> list[str]:
     if target is not None and target.startswith("best_") and not target.startswith("best_val_"):
         finals = [f"final_{target.removeprefix('best_')}", *finals]
     finals += [c for c in columns if is_evaluated(str(c))]
-    return [c for c in dict.fromkeys(finals) if c in columns]
+    return [c for c in dict.fromkeys(finals) if c in columns and c != target]
 
 
 def results_table(

@@ -224,8 +224,10 @@ def _environment(env: dict[str, Any] | None) -> list[tuple[str, str]]:
 
 
 def _baseline_sentence(
-    baseline: Baseline | None, target: str | None, held_out: bool = True
+    baseline: Baseline | None, target: str | None, scored: str = "val"
 ) -> str | None:
+    """The no-skill sentence; ``scored`` names what the accuracy is measured on ("val",
+    "training", or "" when the runs differ)."""
     if baseline is None:
         return None
     if baseline.high - baseline.low < 5e-4:
@@ -233,7 +235,7 @@ def _baseline_sentence(
     else:
         value = f"{baseline.low:.2f} to {baseline.high:.2f} (depending on the seed's split)"
     sentence = (f"No-skill baseline: always predicting the majority class gives {value} "
-                f"{'val' if held_out else 'training'} accuracy")  # fmt: skip
+                f"{scored} accuracy".replace("  ", " "))  # fmt: skip
     if target and "accuracy" not in target:
         sentence += f" (the runs are ranked by {target})"
     return sentence + "."
@@ -412,14 +414,17 @@ def collect(directory: str | Path) -> Report:
     )
     title = f"{name}: run {directory.name}" if kind == "run" else name
     base = directory
-    # data.validation: none leaves no validation columns: the training ones rank the runs
-    held_out = target is None or target.startswith("best_val_")
+    # data.validation: none leaves no validation columns: the training ones rank the runs;
+    # beside runs that have them, a column all runs have does (results.target_column)
+    held_out = any(str(c).startswith("final_val_") for c in summary.columns)
+    mixed = held_out and target is not None and not target.startswith("best_val_")
     comparison = (
         [Image(p, _link(p, base), _caption(p.name, held_out)) for p in _images(directory, base)]
         if kind == "experiment"
         else []
     )
-    best_plots = _run_images(run_dirs[best_id], base, held_out) if best_id in run_dirs else []
+    best_held_out = "val_loss" in ((results.get(best_id or "") or {}).get("final") or {})
+    best_plots = _run_images(run_dirs[best_id], base, best_held_out) if best_id in run_dirs else []
     best_model = _model_note(run_dirs.get(best_id or ""), results.get(best_id or ""), base)
     if kind == "run":
         note = ""
@@ -430,6 +435,9 @@ def collect(directory: str | Path) -> Report:
         if not held_out:
             note = (f"There is {NO_VALIDATION}: the training metric ranks the runs, so the "
                     f"ranking says how well each setting fits, not how it generalises. {note}")
+        elif mixed:
+            note = (f"Some runs have {NO_VALIDATION}, so {target}, which every run has, ranks "
+                    f"them. {note}")
     else:
         note = "No metric to rank the runs by."
     shown, gaps, results_note = select_runs(ranked_runs, link) if kind == "experiment" else (
@@ -455,7 +463,8 @@ def collect(directory: str | Path) -> Report:
         results_note=note,
         grouped=grouped,
         verdict=verdict,
-        baseline=_baseline_sentence(majority_baseline(results.values()), target, held_out),
+        baseline=_baseline_sentence(majority_baseline(results.values()), target,
+                                    "" if mixed else "val" if held_out else "training"),
         diagnoses=diagnosis_lines(ranked_runs, results, link),
         comparison_plots=comparison,
         best_run=best_id,
