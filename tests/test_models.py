@@ -90,3 +90,21 @@ def test_mlp_flattens_images_and_heads_follow_the_task():
                          np.zeros((2, 3), "float32"), np.zeros(2, "float32"))  # fmt: skip
     out = build_model(spec().config, regression).layers[-1]
     assert out.units == 1 and out.activation.__name__ == "linear"
+
+
+def test_penalize_output_false_keeps_l2_on_the_hidden_kernels_only():
+    import keras
+
+    x = np.random.default_rng(0).normal(size=(6, 2)).astype("float32")
+    y = np.array([0, 1, 0, 1, 0, 1])
+    data = Dataset("x", "binary", x, y, x[:2], y[:2], n_classes=2)
+    both = build_model(spec(model={"hidden": [5], "l2": 0.5}).config, data)
+    hidden = build_model(spec(model={"hidden": [5], "l2": 0.5, "penalize_output": False}).config,
+                         data)  # fmt: skip
+    hidden.set_weights(both.get_weights())
+    assert hidden.get_layer("output").kernel_regularizer is None
+    assert hidden.get_layer("dense1").kernel_regularizer is not None
+    # the penalty is 0.5 * sum(w^2) over the kernels it covers: the output's is left out
+    out_kernel = keras.ops.convert_to_numpy(both.get_layer("output").kernel)
+    penalty = [float(sum(keras.ops.convert_to_numpy(v) for v in m.losses)) for m in (both, hidden)]
+    assert penalty[0] - penalty[1] == pytest.approx(0.5 * float((out_kernel**2).sum()), rel=1e-5)

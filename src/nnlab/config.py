@@ -35,7 +35,8 @@ GENERATED = ("circles", "moons", "blobs")
 IMAGE_DATASETS = ("mnist", "cifar10", "digits")
 MODEL_KINDS = ("mlp", "lenet5", "cnn", "custom")
 
-_LAYER_KEYS = {"kind", "activation", "initializer", "batch_norm", "dropout", "noise", "l1", "l2"}
+_LAYER_KEYS = {"kind", "activation", "initializer", "batch_norm", "dropout", "noise", "l1", "l2",
+               "penalize_output"}  # fmt: skip
 # the model keys each kind reads; setting another one is an error, not silently ignored
 MODEL_KEYS = {
     "mlp": _LAYER_KEYS | {"hidden"},
@@ -151,6 +152,7 @@ class ModelConfig(Strict):
     noise: Annotated[float, Field(ge=0)] = 0.0
     l1: Annotated[float, Field(ge=0)] = 0.0
     l2: Annotated[float, Field(ge=0)] = 0.0
+    penalize_output: bool = True  # l1/l2 on the output layer's kernel too (false: hidden only)
     builder: str | None = None
     # cnn: one conv block (conv, [batch norm], activation, max-pool) per entry
     filters: list[Annotated[int, Field(gt=0)]] = Field(default_factory=lambda: [32, 64])

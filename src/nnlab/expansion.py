@@ -167,7 +167,8 @@ EXECUTION_KEYS = frozenset({
 HASH_OMITTED_AT_DEFAULT: dict[str, Any] = {"train.shuffle": True, "train.callbacks": [],
                                            "train.checkpoint_every": None,
                                            "data.split": "stratified",
-                                           "train.evaluate_on": []}  # fmt: skip
+                                           "train.evaluate_on": [],
+                                           "model.penalize_output": True}  # fmt: skip
 
 
 def config_hash(run_config: dict[str, Any]) -> str:

@@ -98,8 +98,12 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "batch_norm": "Batch normalization after each hidden layer.",
         "dropout": "Dropout rate after each hidden layer (0 <= rate < 1).",
         "noise": "Standard deviation of Gaussian noise added to the inputs in training.",
-        "l1": "L1 penalty on the hidden layers' weights.",
-        "l2": "L2 penalty on the hidden layers' weights.",
+        "l1": "L1 penalty on the kernels of the hidden layers (and the output's: "
+        "penalize_output).",
+        "l2": "L2 penalty on the kernels of the hidden layers (and the output's: "
+        "penalize_output).",
+        "penalize_output": "Apply l1 and l2 to the output layer's kernel too (the default); "
+        "false penalizes the hidden layers only.",
         "builder": "custom: 'path/to/file.py:function' that returns a Keras model.",
         "filters": "cnn: the filters of each conv block (conv, batch norm, activation, pool).",
         "kernel_size": "cnn: the convolutions' kernel size.",

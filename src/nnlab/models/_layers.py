@@ -92,7 +92,7 @@ def output(x: keras.KerasTensor, cfg: ModelConfig, data: Dataset) -> keras.Keras
         units,
         activation=act,
         kernel_initializer=initializer(cfg),
-        kernel_regularizer=regularizer(cfg),
+        kernel_regularizer=regularizer(cfg) if cfg.penalize_output else None,
         name="output",
     )(x)
 
