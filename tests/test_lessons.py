@@ -28,12 +28,12 @@ runner = CliRunner()
 
 # every config in configs/ and how many runs it expands to (sweep points x repeats)
 RUNS = {
-    "blobs-minibatch-loss": 6, "cifar10-lenet5": 6, "circles": 1,
-    "circles-activation-depth": 9, "circles-batch-gradient-descent": 9,
-    "circles-plateau-and-batch-norm": 9, "circles-small-data-regularization": 12,
+    "blobs-minibatch-loss": 12, "cifar10-lenet5": 9, "circles": 1,
+    "circles-activation-depth": 18, "circles-batch-gradient-descent": 18,
+    "circles-plateau-and-batch-norm": 18, "circles-small-data-regularization": 24,
     "circles-sweep": 12, "mnist-learning-rate": 9, "mnist-mlp": 3, "pima": 1,
-    "pima-batch-size": 9, "pima-learning-rate": 6, "pima-learning-rate-search": 24,
-    "vanishing-gradients": 9,
+    "pima-batch-size": 18, "pima-learning-rate": 12, "pima-learning-rate-search": 24,
+    "vanishing-gradients": 18,
 }  # fmt: skip
 
 
@@ -93,7 +93,7 @@ def test_lesson_3_mnist_starts_at_chance_and_learns_in_one_epoch(tmp_path, share
 
 
 @pytest.mark.slow
-def test_lesson_5_cifar10_lenet5_both_variants_train_on_arrays_of_its_shape(tmp_path):
+def test_lesson_5_cifar10_lenet5_all_variants_train_on_arrays_of_its_shape(tmp_path):
     # no CIFAR-10 copy offline: random 32x32x3 images whose class is set by a bright patch
     rng = np.random.default_rng(0)
 
@@ -107,16 +107,23 @@ def test_lesson_5_cifar10_lenet5_both_variants_train_on_arrays_of_its_shape(tmp_
     (x_train, y_train), (x_test, y_test) = images(1024), images(256)
     npz = tmp_path / "cifar-shaped.npz"
     np.savez(npz, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    builder = str(ROOT / "configs" / "builders" / "lenet5_sigmoid.py") + ":build"
     exp, summary = lesson(
         "cifar10-lenet5", tmp_path,
-        {"repeats": 1, "data": {"path": str(npz)}, "train": {"epochs": 3}},
+        {"repeats": 1, "data": {"path": str(npz)}, "train": {"epochs": 3},
+         "sweep": {"variants": {"source-plain": {"model.builder": builder}}}},
     )  # fmt: skip
-    assert sorted(summary["variant"]) == ["normalized", "plain"]
+    assert sorted(summary["variant"]) == ["plain", "source-normalized", "source-plain"]
     for _, row in summary.iterrows():
         result = store.read_json(exp / row["run_id"] / store.RESULT_FILE)
         assert result["n_train"] == 1024 and result["n_val"] == 256
-        assert result["regularized"] is (row["variant"] == "normalized")  # batch norm layers
+        # batch norm layers only in the normalized model
+        assert result["regularized"] is (row["variant"] == "source-normalized")
         assert row["best_val_accuracy"] > 0.3, row  # the patch is learnable: chance is 0.1
+    # the source's plain model: raw pixels into ten sigmoid units
+    config = yaml.safe_load((exp / summary["run_id"][list(summary["variant"]).index(
+        "source-plain")] / "config.yaml").read_text())  # fmt: skip
+    assert config["data"]["scale"] == "none" and config["model"]["kind"] == "custom"
 
 
 def loss_fall(exp: Path, run_id: str) -> float:
@@ -127,16 +134,21 @@ def loss_fall(exp: Path, run_id: str) -> float:
 
 
 @pytest.mark.slow
-def test_lesson_2_pima_a_tiny_sgd_learning_rate_barely_moves(tmp_path, shared_cache):
-    changes = {"repeats": 1, "train": {"epochs": 10}}
-    exp, summary = lesson("pima-learning-rate", tmp_path, changes, may_diverge=True)
+def test_lesson_2_pima_the_huge_sgd_rate_collapses_to_one_class(tmp_path, shared_cache):
+    # the source's setup: unstratified split, raw features, evaluated on all 768 rows
+    changes = {"repeats": 1, "train": {"epochs": 10},
+               "sweep": {"variants": {"improved": None}}}  # fmt: skip
+    exp, summary = lesson("pima-learning-rate", tmp_path, changes)
     rows = {str(r["train.learning_rate"]): r for _, r in summary.iterrows()}
-    assert rows["0.0001"]["status"] == "completed"
-    assert loss_fall(exp, rows["0.0001"]["run_id"]) < 0.03  # measured: 1 %
-    # the huge rate moves the loss a lot in the first epochs (measured: 35 % down); on
-    # another machine's arithmetic it may as well blow up, which the lesson expects too
-    if rows["0.75"]["status"] == "completed":
-        assert loss_fall(exp, rows["0.75"]["run_id"]) > 0.25
+    # 0.75 ends predicting "no diabetes" for every patient: 500 of 768, the source's 65.10 %,
+    # with a loss no better than a constant's (measured: exactly 500/768, loss 0.654 against
+    # the constant's 0.647 here; 5.6, a saturated output, for most seeds on JAX)
+    assert rows["0.75"]["all_accuracy"] == pytest.approx(500 / 768, abs=1e-6)
+    constant = store.read_json(exp / rows["0.75"]["run_id"] / store.RESULT_FILE)["baseline_loss"]
+    assert rows["0.75"]["all_loss"] > constant - 0.005
+    # the tiny rate leaves a model that still tells patients apart (measured: 0.596, loss 1.12)
+    assert rows["0.0001"]["all_loss"] < 1.5, rows["0.0001"]
+    assert abs(rows["0.0001"]["all_accuracy"] - 500 / 768) > 1e-4, rows["0.0001"]
 
 
 @pytest.mark.slow
@@ -151,7 +163,8 @@ def test_lesson_4_mnist_adams_learning_rate_too_low_learns_slowest(tmp_path, sha
 @pytest.mark.slow
 def test_lesson_7_sigmoid_gradients_vanish_in_the_first_layer_and_tanh_learns(tmp_path):
     changes = {"repeats": 2, "data": {"n_samples": 600},
-               "train": {"epochs": 20, "learning_rate": 0.005}}  # fmt: skip
+               "train": {"epochs": 20, "learning_rate": 0.005},
+               "sweep": {"variants": {"improved": None}}}  # fmt: skip
     exp, summary = lesson("vanishing-gradients", tmp_path, changes)
     assert len(summary) == 6
     std: dict[str, list[float]] = {}
@@ -159,9 +172,9 @@ def test_lesson_7_sigmoid_gradients_vanish_in_the_first_layer_and_tanh_learns(tm
         g = long_table(exp / row["run_id"] / store.GRADIENTS_FILE)
         std.setdefault(row["model.activation"], []).append(g[(1, "dense1", "kernel", "std")])
     sigmoid, tanh = np.mean(std["sigmoid"]), np.mean(std["tanh"])
-    assert sigmoid < tanh / 10, std  # measured: about 50x smaller
-    acc = by(summary, "model.activation", "best_val_accuracy")
-    assert acc["tanh"] > acc["sigmoid"] + 0.1, acc
+    assert sigmoid < tanh / 10, std  # measured: about 150x smaller
+    acc = by(summary, "model.activation", "all_accuracy")  # on all 600 points, as the source
+    assert acc["tanh"] > acc["sigmoid"] + 0.1, acc  # measured: 0.988 against 0.615
     # the per-layer plots are drawn for each run and compared across the sweep
     assert (exp / summary["run_id"][0] / "plots" / "gradients.png").is_file()
     assert (exp / "plots" / "gradients_std.png").is_file()
@@ -169,26 +182,36 @@ def test_lesson_7_sigmoid_gradients_vanish_in_the_first_layer_and_tanh_learns(tm
 
 @pytest.mark.slow
 def test_lesson_6_one_relu_layer_beats_three_sigmoid_layers(tmp_path):
-    changes = {"repeats": 2, "train": {"epochs": 40}, "sweep": {"variants": {"sigmoid-5": None}}}
+    changes = {"repeats": 2, "train": {"epochs": 40}, "sweep": {
+        "params": {"model.activation": ["relu", "sigmoid"], "model.hidden": [[5], [5, 5, 5]]},
+        "variants": {"improved": None}}}  # fmt: skip
     _, summary = lesson("circles-activation-depth", tmp_path, changes)
-    acc = by(summary, "variant", "best_val_accuracy")
-    assert sorted(acc) == ["relu-5", "sigmoid-3x5"]
-    assert acc["relu-5"] > acc["sigmoid-3x5"] + 0.15, acc  # measured: 0.83 against 0.53
+    acc = by(summary, "model.activation", "all_accuracy")  # on all 1000 points, as the source
+    assert sorted(acc) == ["relu", "sigmoid"]
+    assert acc["relu"] > acc["sigmoid"] + 0.15, acc  # measured: 0.940 against 0.625
 
 
 @pytest.mark.slow
-def test_lesson_9_every_minibatch_loss_falls_faster_at_the_higher_rate(tmp_path):
-    changes = {"repeats": 1, "data": {"n_samples": 2000}, "train": {"epochs": 3}}
+def test_lesson_9_the_higher_rate_falls_faster_and_its_minibatch_losses_jump_less(tmp_path):
+    # the source's setup (one draw of the blobs, raw coordinates, weights from N(-1, 2), a
+    # fixed batch order), 3 epochs instead of 1000
+    changes = {"repeats": 1, "sweep": {"variants": {
+        "improved": None, "source": {"train.epochs": 3}}}}  # fmt: skip
     exp, summary = lesson("blobs-minibatch-loss", tmp_path, changes)
-    last: dict[str, pd.Series] = {}
+    last: dict[str, np.ndarray] = {}
     for _, row in summary.iterrows():
         batches = pd.read_csv(exp / row["run_id"] / store.BATCHES_FILE)
-        assert len(batches) == 3 * math.ceil(1500 / 32)  # every step of every epoch
+        assert len(batches) == 3 * math.ceil(10_000 / 32)  # every step of every epoch
         assert (batches["step"].diff().dropna() == 1).all()
-        last[str(row["train.learning_rate"])] = batches[batches["epoch"] == 3]["loss"]
+        last[str(row["train.learning_rate"])] = batches[batches["epoch"] == 3]["loss"].to_numpy()
         assert (exp / row["run_id"] / "plots" / "batches.png").is_file()
-    assert last["0.01"].mean() < last["0.001"].mean() - 0.1, {k: v.mean() for k, v in last.items()}
-    assert last["0.01"].std() > 0.01  # minibatches are noisy: no two give the same loss
+    mean = {k: float(v.mean()) for k, v in last.items()}
+    jumps = {k: float(np.abs(np.diff(v)).mean()) for k, v in last.items()}
+    # measured in epoch 3: 0.150 against 0.426 (the full runs: docs/lessons.md)
+    assert mean["0.01"] < mean["0.001"] - 0.1, mean
+    # the lesson's "the smaller rate is smoother" does not show: 0.001's minibatch losses are
+    # larger, and jump as much or more from one to the next (measured: 0.096 against 0.082)
+    assert jumps["0.001"] > 0.9 * jumps["0.01"], jumps
 
 
 @pytest.mark.slow
@@ -212,58 +235,78 @@ def test_lesson_10_random_log_search_with_restarts_beats_the_no_skill_baseline(
 def test_lesson_1_pima_batch_gradient_descent_learns_least_in_the_same_epochs(
     tmp_path, shared_cache
 ):
+    # the source's setup: every row trains (here the first 200), raw, evaluated on all of them
     changes = {"repeats": 1, "data": {"subset": 200}, "train": {"epochs": 20},
-               "sweep": {"train.batch_size": [1, "full"]}}  # fmt: skip
+               "sweep": {"params": {"train.batch_size": [1, "full"]},
+                         "variants": {"improved": None}}}  # fmt: skip
     exp, summary = lesson("pima-batch-size", tmp_path, changes)
+    assert not [c for c in summary.columns if "val" in c]
     fall = {str(r["train.batch_size"]): loss_fall(exp, r["run_id"]) for _, r in summary.iterrows()}
-    # 20 epochs are 3000 updates with batch 1 and 20 with the whole set
-    assert fall["1"] > fall["full"] + 0.15, fall  # measured: 98 % against 36 % (raw features)
+    # 20 epochs are 4000 updates with batch 1 and 20 with the whole set
+    assert fall["1"] > fall["full"] + 0.15, fall  # measured: 98 % against 35 % (raw features)
+    acc = by(summary, "train.batch_size", "all_accuracy")
+    assert acc["1"] > acc["full"] + 0.1, acc  # measured: 0.675 against 0.375
 
 
 @pytest.mark.slow
 def test_lesson_8a_stochastic_gradient_descent_learns_circles_first(tmp_path):
-    changes = {"repeats": 1, "data": {"n_samples": 400}, "train": {"epochs": 15},
-               "sweep": {"train.batch_size": ["full", 1]}}  # fmt: skip
+    changes = {"repeats": 1, "data": {"n_samples": 400, "validation": 200},
+               "train": {"epochs": 15},
+               "sweep": {"params": {"train.batch_size": ["full", 1]},
+                         "variants": {"improved": None}}}  # fmt: skip
     exp, summary = lesson("circles-batch-gradient-descent", tmp_path, changes)
     fall = {str(r["train.batch_size"]): loss_fall(exp, r["run_id"]) for _, r in summary.iterrows()}
-    assert fall["1"] > fall["full"] + 0.15, fall  # measured: 96 % against 6 %
+    assert fall["1"] > fall["full"] + 0.15, fall  # measured: 27 % against 0.6 %
+    # the first 200 points train, the last 200 validate (the source's X[:n_train])
+    for _, row in summary.iterrows():
+        result = store.read_json(exp / row["run_id"] / store.RESULT_FILE)
+        assert (result["n_train"], result["n_val"]) == (200, 200)
 
 
 @pytest.mark.slow
 def test_lesson_8b_batch_norm_learns_faster_and_the_plateau_cuts_the_rate(tmp_path):
     plateau = {"kind": "plateau", "factor": 0.1, "patience": 1, "min_delta": 0.1}
-    changes = {"repeats": 2, "train": {"epochs": 8},
-               "sweep": {"variants": {"plateau": {"train.lr_schedule": plateau}}}}  # fmt: skip
+    source = {"data.split": "ordered", "data.scale": "none", "model.initializer": "glorot_uniform"}
+    changes = {"repeats": 2, "train": {"epochs": 30}, "sweep": {"variants": {
+        "source-plateau": {**source, "train.lr_schedule": plateau},
+        **dict.fromkeys(["improved", "improved-plateau", "improved-batch-norm"])}}}  # fmt: skip
     exp, summary = lesson("circles-plateau-and-batch-norm", tmp_path, changes)
     early: dict[str, list[float]] = {}
     rates: dict[str, list[float]] = {}
     for _, row in summary.iterrows():
         h = history(exp, row["run_id"])
-        early.setdefault(row["variant"], []).append(float(h["val_accuracy"][4]))
+        early.setdefault(row["variant"], []).append(float(h["val_accuracy"][30]))
         rates.setdefault(row["variant"], []).append(h["learning_rate"].to_numpy())
-    # batch norm: measured 0.85 against 0.76 val accuracy after 4 epochs (3 seeds, full runs)
-    assert np.mean(early["batch-norm"]) > np.mean(early["plain"]) + 0.03, early
-    assert all((r == 0.01).all() for r in rates["plain"])
+    # batch norm: measured 0.739 against 0.692 val accuracy after 30 epochs (2 seeds; the
+    # full runs: 0.771 against 0.699 over 5 seeds, and lower than plain by epoch 300)
+    assert np.mean(early["source-batch-norm"]) > np.mean(early["source"]) + 0.03, early
+    assert all((r == 0.01).all() for r in rates["source"])
     # once the validation loss improves by less than 0.1 in an epoch, the rate is cut tenfold
-    for r in rates["plateau"]:
+    for r in rates["source-plateau"]:
         steps = r[1:] / r[:-1]
         assert r[-1] <= 0.001 and np.allclose(steps[steps != 1], 0.1), r
 
 
 @pytest.mark.slow
 def test_lesson_8c_l2_keeps_the_weights_small_and_early_stopping_stops(tmp_path):
-    stop = {"train.early_stopping": {"monitor": "val_loss", "patience": 5, "min_delta": 0.01}}
-    changes = {"repeats": 1, "train": {"epochs": 200, "capture": ["weights"]},
-               "sweep": {"variants": {"noise": None, "early-stopping": stop}}}  # fmt: skip
-
+    source = {"data.split": "ordered", "data.scale": "none"}
+    stop = {"monitor": "val_loss", "patience": 5, "min_delta": 0.01}
+    changes = {"repeats": 1, "train": {"epochs": 200, "capture": ["weights"]}, "sweep": {
+        "variants": {"source-early-stopping": {**source, "train.early_stopping": stop},
+                     **dict.fromkeys(["source-noise", "improved", "improved-l2",
+                                      "improved-noise", "improved-early-stopping"])}}}  # fmt: skip
     exp, summary = lesson("circles-small-data-regularization", tmp_path, changes)
     rows = {r["variant"]: r for _, r in summary.iterrows()}
+    assert sorted(rows) == ["source", "source-early-stopping", "source-l2"]
     norm = {
         v: long_table(exp / r["run_id"] / store.WEIGHTS_FILE)[
             (r["epochs_run"], "dense1", "kernel", "norm")
         ]
         for v, r in rows.items()
     }
-    assert norm["l2"] < 0.7 * norm["none"], norm  # measured: 3.4 against 6.4
-    assert rows["none"]["epochs_run"] == 200
-    assert rows["early-stopping"]["epochs_run"] < 200, rows["early-stopping"]
+    assert norm["source-l2"] < 0.7 * norm["source"], norm  # measured: 2.0 against 5.0
+    assert rows["source"]["epochs_run"] == 200
+    assert rows["source-early-stopping"]["epochs_run"] < 200, rows["source-early-stopping"]
+    # the first 30 points train (the source's X[:30]), and each run says how it did on both
+    # (measured: 0.833 against 0.614 after 200 epochs)
+    assert rows["source"]["train_accuracy"] > rows["source"]["validation_accuracy"] + 0.1, rows
