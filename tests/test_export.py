@@ -21,7 +21,7 @@ CONFIG = {
     "name": "tb",
     "data": {"name": "circles", "n_samples": 240},
     "model": {"kind": "mlp", "hidden": [6]},
-    "train": {"epochs": 4, "optimizer": "adam", "capture": ["weights"]},
+    "train": {"epochs": 4, "optimizer": "adam", "capture": ["weights"], "evaluate_on": ["all"]},
     # a mixed axis (a number and a name): TensorBoard needs one type per HParams column
     "sweep": {"train.learning_rate": [0.01, 0.1], "train.batch_size": [16, "full"]},
 }
@@ -102,6 +102,8 @@ def test_hparams_sessions_hold_swept_values_seed_status_and_metrics(trained: Pat
         best = session.Scalars("best_val_loss")
         assert len(best) == 1 and best[0].step == row.best_epoch
         assert best[0].value == pytest.approx(row.best_val_loss, rel=1e-6)
+        # train.evaluate_on's numbers are metrics of the session too
+        assert session.Scalars("all_accuracy")[0].value == pytest.approx(row.all_accuracy)
     experiment = accumulator(exp / "tensorboard").PluginTagToContent("hparams")
     info = metadata.parse_experiment_plugin_data(experiment[metadata.EXPERIMENT_TAG])
     domains = {h.name: list(h.domain_discrete) for h in info.hparam_infos}
@@ -186,6 +188,8 @@ def test_mlflow_round_trip_and_idempotence(trained: Path, tmp_path: Path):
         np.testing.assert_allclose([m.value for m in logged], history.val_loss, rtol=1e-6)
         assert run.data.metrics["best_val_loss"] == pytest.approx(
             summary.loc[run_id, "best_val_loss"], rel=1e-6)
+        assert run.data.metrics["all_accuracy"] == pytest.approx(
+            summary.loc[run_id, "all_accuracy"], rel=1e-6)
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
         assert {"history.csv", "config.yaml", "result.json", "plots"} <= artifacts
         plots = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 import nnlab
-from nnlab import names
+from nnlab import listing, names
 from nnlab.config import validate
 from nnlab.data import load_dataset
 from nnlab.expansion import expand
@@ -77,6 +77,21 @@ def test_monitors_watch_the_training_column_without_a_validation_set():
     assert problem.endswith("'val_mae' is never logged on binary data; valid: accuracy, loss")
 
 
+def test_the_diagnosis_names_the_column_early_stopping_watched():
+    from nnlab.diagnose import diagnose
+
+    loss = [0.69, 0.5, 0.4, 0.33, 0.3, 0.29, 0.285, 0.29, 0.3, 0.31, 0.32, 0.33]
+    rows = [{"epoch": e, "loss": v, "accuracy": 0.9} for e, v in enumerate(loss)]
+    kept = diagnose(rows, kept_epoch=6, monitor="loss", baseline_accuracy=0.5)
+    assert kept["label"] == "good fit", kept
+    assert "kept the weights of epoch 6 of 11, where the training loss was lowest" in (
+        kept["reason"])  # fmt: skip
+    # no validation set: the training accuracy is held against the majority class
+    flat = [{"epoch": e, "loss": 0.69 - 0.03 * e, "accuracy": 0.51} for e in range(12)]
+    assert diagnose(flat, baseline_accuracy=0.5)["reason"].startswith(
+        "the best accuracy 0.51 is no better than always predicting the majority class")
+
+
 def test_the_training_metric_ranks_runs_without_validation_columns():
     assert names.target_column(["best_loss", "best_accuracy"]) == "best_accuracy"
     assert names.target_column(["best_loss", "best_mae"]) == "best_loss"
@@ -108,6 +123,9 @@ def test_a_sweep_of_held_out_and_not_held_out_runs_is_ranked_on_all_rows(tmp_pat
     best = summary.sort_values("all_accuracy", ascending=False).run_id.iloc[0]
     assert report.index(f"`{best}`") < min(report.index(f"`{r}`") for r in summary.run_id
                                             if r != best)  # fmt: skip
+    # nnlab ls of the folder of experiments: the best all_accuracy, under its own name
+    _, _, rows = listing.table(tmp_path)
+    assert rows[0][3] == f"all_accuracy {summary.all_accuracy.max():.4g}"
 
 
 # --- end to end, inline (TensorFlow) ------------------------------------------------------

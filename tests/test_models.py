@@ -108,3 +108,21 @@ def test_penalize_output_false_keeps_l2_on_the_hidden_kernels_only():
     out_kernel = keras.ops.convert_to_numpy(both.get_layer("output").kernel)
     penalty = [float(sum(keras.ops.convert_to_numpy(v) for v in m.losses)) for m in (both, hidden)]
     assert penalty[0] - penalty[1] == pytest.approx(0.5 * float((out_kernel**2).sum()), rel=1e-5)
+
+
+def test_a_sigmoid_output_on_ten_classes_and_batch_norm_after_the_activation():
+    data = images((32, 32, 3))
+    plain = build_model(spec(data={"name": "cifar10", "n_samples": None, "noise": None},
+                             model={"kind": "lenet5", "hidden": None,
+                                    "output_activation": "sigmoid"}).config,
+                        data)  # fmt: skip
+    out = plain.get_layer("output")
+    assert out.units == 10 and out.activation.__name__ == "sigmoid"
+    after = build_model(spec(model={"hidden": [5], "batch_norm": "after"}).config,
+                        images((2,), classes=2))  # fmt: skip
+    assert layer_kinds(after)[1:5] == ["Dense", "Activation", "BatchNormalization", "Dense"]
+    assert after.get_layer("dense1").use_bias  # the lesson's Dense keeps its bias
+    before = build_model(spec(model={"hidden": [5], "batch_norm": True}).config,
+                         images((2,), classes=2))  # fmt: skip
+    assert layer_kinds(before)[1:4] == ["Dense", "BatchNormalization", "Activation"]
+    assert not before.get_layer("dense1").use_bias

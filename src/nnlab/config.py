@@ -36,7 +36,7 @@ IMAGE_DATASETS = ("mnist", "cifar10", "digits")
 MODEL_KINDS = ("mlp", "lenet5", "cnn", "custom")
 
 _LAYER_KEYS = {"kind", "activation", "initializer", "batch_norm", "dropout", "noise", "l1", "l2",
-               "penalize_output"}  # fmt: skip
+               "penalize_output", "use_bias", "output_activation"}  # fmt: skip
 # the model keys each kind reads; setting another one is an error, not silently ignored
 MODEL_KEYS = {
     "mlp": _LAYER_KEYS | {"hidden"},
@@ -147,12 +147,16 @@ class ModelConfig(Strict):
     hidden: list[Annotated[int, Field(gt=0)]] = Field(default_factory=lambda: [12, 8])
     activation: str = "relu"
     initializer: str | InitializerSpec = "glorot_uniform"
-    batch_norm: bool = False
+    # true: BatchNormalization before each hidden activation (the layer drops its bias);
+    # after: after the activation, the layer keeps its bias
+    batch_norm: bool | Literal["after"] = False
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
     noise: Annotated[float, Field(ge=0)] = 0.0
     l1: Annotated[float, Field(ge=0)] = 0.0
     l2: Annotated[float, Field(ge=0)] = 0.0
     penalize_output: bool = True  # l1/l2 on the output layer's kernel too (false: hidden only)
+    use_bias: bool = True  # false: no layer has a bias (with batch_norm the hidden ones never do)
+    output_activation: str = "auto"  # auto: sigmoid, softmax or linear, from the task
     builder: str | None = None
     # cnn: one conv block (conv, [batch norm], activation, max-pool) per entry
     filters: list[Annotated[int, Field(gt=0)]] = Field(default_factory=lambda: [32, 64])
@@ -162,6 +166,11 @@ class ModelConfig(Strict):
     @classmethod
     def _activation(cls, v: str) -> str:
         return _check_name("activation", v, names.ACTIVATIONS)
+
+    @field_validator("output_activation")
+    @classmethod
+    def _output_activation(cls, v: str) -> str:
+        return v if v == "auto" else _check_name("activation", v, names.ACTIVATIONS)
 
     @field_validator("initializer")
     @classmethod

@@ -134,9 +134,10 @@ class BarProgress(LineProgress):
             self.epoch_tasks[run_id] = self.bar.add_task(f"  {run_id}", total=epochs, info="")
 
     def epoch(self, run_id: str, epoch: int, logs: dict[str, Any]) -> None:
+        held_out = any(k.startswith("val_") for k in logs)  # else the training metrics rank
         info = "  ".join(
             f"{k} {_num(float(v))}" for k, v in logs.items() if k in ("loss", "val_loss")
-            or (k.startswith("val_") and names.is_maximized(k))
+            or (k.startswith("val_") == held_out and names.is_maximized(k))
         )  # fmt: skip
         task = self.epoch_tasks.get(run_id)
         if task is not None:

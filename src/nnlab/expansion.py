@@ -168,7 +168,9 @@ HASH_OMITTED_AT_DEFAULT: dict[str, Any] = {"train.shuffle": True, "train.callbac
                                            "train.checkpoint_every": None,
                                            "data.split": "stratified",
                                            "train.evaluate_on": [],
-                                           "model.penalize_output": True}  # fmt: skip
+                                           "model.penalize_output": True,
+                                           "model.use_bias": True,
+                                           "model.output_activation": "auto"}  # fmt: skip
 
 
 def config_hash(run_config: dict[str, Any]) -> str:

@@ -64,10 +64,11 @@ def table(directory: Path) -> tuple[str, list[str], list[list[str]]]:
         done = sum(r.get("status") in store.FINISHED for r in runs)
         failed = sum(r.get("status") == store.FAILED for r in runs)
         values = [float(r[target]) for r in runs if target and r.get(target)]
-        best = (max if target and is_maximized(target[5:]) else min)(values) if values else None
+        shown = (target or "").removeprefix("best_")  # all_accuracy stays as it is
+        best = (max if is_maximized(shown) else min)(values) if values else None
         wall = sum(float(r["wall_s"]) for r in runs if r.get("wall_s"))
         rows.append([exp.name, f"{done}/{len(runs)}", str(failed),
-                     f"{target[5:]} {_fmt(best)}" if best is not None else "",
+                     f"{shown} {_fmt(best)}" if best is not None else "",
                      f"{wall:.0f}"])  # fmt: skip
     return str(directory), ["experiment", "finished", "failed", "best", "wall s"], rows
 

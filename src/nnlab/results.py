@@ -201,7 +201,8 @@ def read_summary_text(path: str | Path) -> list[dict[str, str]]:
 def record_row(run_id: str, record: dict[str, Any] | None) -> dict[str, Any]:
     """A summary-like row of one run from its ``result.json`` (``record``): status (a run
     without a record never finished: ``running``), epochs_run, best_epoch, wall_s,
-    ``final_<metric>``, ``best_<metric>`` and the diagnosis label. Values as recorded."""
+    ``final_<metric>``, ``best_<metric>``, ``train.evaluate_on``'s ``<set>_<metric>`` and the
+    diagnosis label. Values as recorded."""
     record = record or {}
     row: dict[str, Any] = {RUN_ID: run_id, STATUS: record.get(STATUS, store.RUNNING)}
     for key in ("epochs_run", "best_epoch", "wall_s"):
@@ -210,6 +211,8 @@ def record_row(run_id: str, record: dict[str, Any] | None) -> dict[str, Any]:
         values = record.get(kind)
         for metric, value in (values if isinstance(values, dict) else {}).items():
             row[f"{kind}_{metric}"] = value
+    evaluated = record.get("evaluated")
+    row.update(evaluated if isinstance(evaluated, dict) else {})
     diagnosis = record.get(DIAGNOSIS)
     row[DIAGNOSIS] = diagnosis.get("label") if isinstance(diagnosis, dict) else None
     return row

@@ -95,15 +95,21 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "activation": "The hidden layers' activation (Keras name).",
         "initializer": "The hidden layers' kernel initializer: a Keras name, or {name: ..., "
         "and its arguments}.",
-        "batch_norm": "Batch normalization after each hidden layer.",
+        "batch_norm": "Batch normalization in each hidden layer: true puts it before the "
+        "activation (and drops the layer's bias), after puts it after the activation.",
+        "output_activation": "The output layer's activation: auto (sigmoid for binary, "
+        "softmax for multiclass, linear for regression) or a Keras activation name.",
         "dropout": "Dropout rate after each hidden layer (0 <= rate < 1).",
-        "noise": "Standard deviation of Gaussian noise added to the inputs in training.",
+        "noise": "Standard deviation of Gaussian noise added after each hidden activation "
+        "in training.",
         "l1": "L1 penalty on the kernels of the hidden layers (and the output's: "
         "penalize_output).",
         "l2": "L2 penalty on the kernels of the hidden layers (and the output's: "
         "penalize_output).",
         "penalize_output": "Apply l1 and l2 to the output layer's kernel too (the default); "
         "false penalizes the hidden layers only.",
+        "use_bias": "Give the dense and conv layers a bias (the default; with batch_norm the "
+        "hidden ones have none); false: no layer has one.",
         "builder": "custom: 'path/to/file.py:function' that returns a Keras model.",
         "filters": "cnn: the filters of each conv block (conv, batch norm, activation, pool).",
         "kernel_size": "cnn: the convolutions' kernel size.",

@@ -22,6 +22,7 @@ def diagnose(
     regularized: bool = False,
     kept_epoch: int | None = None,
     stopped_early: bool = False,
+    monitor: str = "val_loss",
 ) -> dict[str, Any]:
     """The diagnosis of one history: ``{"label", "reason", ...numbers}``, from the first of
     ``RULES`` that matches (``fallback_good_fit`` when none does).
@@ -29,11 +30,12 @@ def diagnose(
     ``rows`` are history rows (epoch 0 first); ``baseline_loss``: the no-skill loss;
     ``regularized``: dropout, noise or batch norm is on (the training loss is measured with
     them active); ``kept_epoch``: early stopping restored the weights of this epoch;
-    ``stopped_early``: early stopping ended the run without restoring the best weights.
+    ``stopped_early``: early stopping ended the run without restoring the best weights;
+    ``monitor``: the column early stopping watched.
     NaN and zero losses give no numpy warnings.
     """
     facts = Facts(rows, diverged_epoch, baseline_accuracy, baseline_loss, regularized,
-                  kept_epoch, stopped_early)  # fmt: skip
+                  kept_epoch, stopped_early, monitor)  # fmt: skip
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices, empty means
         for rule in RULES:
@@ -61,6 +63,7 @@ def diagnose_result(
         regularized=bool(result.get("regularized", regularized)),
         kept_epoch=kept,
         stopped_early=kept is None and result.get("stopped_epoch") is not None,
+        monitor=str(result.get("monitor") or "val_loss"),
     )
 
 

@@ -114,6 +114,7 @@ class Facts:
     regularized: bool = False
     kept_epoch: int | None = None
     stopped_early: bool = False
+    monitor: str = "val_loss"  # the column early stopping watched
 
     @cached_property
     def all_loss(self) -> np.ndarray:
@@ -186,8 +187,11 @@ class Facts:
         """The sentence naming the epoch early stopping kept ("" when it kept none)."""
         if self.kept_epoch is None:
             return ""
+        best = "highest" if names.is_maximized(self.monitor) else "lowest"
+        watched = {"val_loss": "the validation loss", "loss": "the training loss"}.get(
+            self.monitor, self.monitor)  # fmt: skip
         return (f"early stopping kept the weights of epoch {self.kept_epoch} of "
-                f"{len(self.rows) - 1}, where the validation loss was lowest")  # fmt: skip
+                f"{len(self.rows) - 1}, where {watched} was {best}")  # fmt: skip
 
     @cached_property
     def oscillation(self) -> tuple[str, float, float] | None:

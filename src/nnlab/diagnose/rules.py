@@ -232,14 +232,16 @@ def rule_near_no_skill_loss(f: Facts) -> Label | None:
 
 
 def rule_majority_class(f: Facts) -> Label | None:
-    """underfit: the best val_accuracy is within ``NO_SKILL_MARGIN`` of ``baseline_accuracy``."""
-    val_acc = column(f.read_rows, "val_accuracy")
+    """underfit: the best val_accuracy (without a validation set, the training accuracy, which
+    the baseline is then measured on) is within ``NO_SKILL_MARGIN`` of ``baseline_accuracy``."""
+    name = "val_accuracy" if f.has_val else "accuracy"
+    val_acc = column(f.read_rows, name)
     if f.baseline_accuracy is None or not np.isfinite(val_acc[1:]).any():
         return None
     best_acc = float(np.nanmax(val_acc[1:]))
     if not best_acc <= f.baseline_accuracy + NO_SKILL_MARGIN:
         return None
-    return _label("underfit", f"the best val_accuracy {_fmt(best_acc)} is no better than always "
+    return _label("underfit", f"the best {name} {_fmt(best_acc)} is no better than always "
                   f"predicting the majority class ({_fmt(f.baseline_accuracy)})",
                   gap=round(f.gap, 6))  # fmt: skip
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnlab import results, store
+from nnlab import names, results, store
 from nnlab.errors import ConfigError, NnlabError
 
 INSTALL = "pip install 'nnlab[mlflow]'"
@@ -186,7 +186,8 @@ def _metrics(run_dir: Path, row: Any, record: Mapping[str, Any], metric: Any) ->
     last = results.as_number(results.text(cells.get("epochs_run"))) or 0
     for key, value in cells.items():
         number = results.as_number(results.text(value))
-        if str(key).startswith(("final_", "best_")) and number is not None:
+        if (str(key).startswith(("final_", "best_")) or names.is_evaluated(str(key))) and (
+                number is not None):  # fmt: skip
             yield metric(str(key), number, stamp, int(last))
 
 

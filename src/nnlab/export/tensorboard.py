@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nnlab import results, store, tbevents
+from nnlab import names, results, store, tbevents
 from nnlab.errors import NnlabError
 
 TB_DIR = "tensorboard"
@@ -77,7 +77,8 @@ def write_experiment(exp_dir: Path, run_ids: Sequence[str] | None = None) -> lis
     if results.RUN_ID not in summary.columns:
         return []
     axes = results.sweep_axes(summary)
-    metrics = [str(c) for c in summary.columns if str(c).startswith(METRIC_PREFIXES)]
+    metrics = [str(c) for c in summary.columns
+               if str(c).startswith(METRIC_PREFIXES) or names.is_evaluated(str(c))]  # fmt: skip
     wanted = None if run_ids is None else set(run_ids)
     chosen = []
     for _, row in summary.iterrows():

@@ -38,12 +38,13 @@ def kernel_args(cfg: ModelConfig) -> dict[str, Any]:
     """Keyword arguments for every Dense/Conv2D layer with weights the user configures.
 
     With batch norm the layer's own bias is redundant (BatchNormalization has beta), so it
-    is dropped, as in the batch-normalization papers and lessons.
+    is dropped, as in the batch-normalization papers and lessons; ``use_bias: false`` drops
+    every bias.
     """
     return {
         "kernel_initializer": initializer(cfg),
         "kernel_regularizer": regularizer(cfg),
-        "use_bias": not cfg.batch_norm,
+        "use_bias": cfg.use_bias and cfg.batch_norm is not True,
     }
 
 
@@ -62,12 +63,15 @@ def inputs(config: ExperimentConfig, data: Dataset) -> tuple[keras.KerasTensor, 
 
 
 def activate(x: keras.KerasTensor, cfg: ModelConfig, name: str) -> keras.KerasTensor:
-    """Batch norm (before the activation, when on), the activation, then noise and dropout."""
+    """Batch norm (before the activation, or after it with ``batch_norm: after``), the
+    activation, then noise and dropout."""
     import keras
 
-    if cfg.batch_norm:
+    if cfg.batch_norm is True:
         x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
     x = keras.layers.Activation(cfg.activation, name=f"{name}_{cfg.activation}")(x)
+    if cfg.batch_norm == "after":
+        x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
     if cfg.noise > 0:
         x = keras.layers.GaussianNoise(cfg.noise, name=f"{name}_noise")(x)
     if cfg.dropout > 0:
@@ -90,9 +94,10 @@ def output(x: keras.KerasTensor, cfg: ModelConfig, data: Dataset) -> keras.Keras
     units, act = head(data)
     return keras.layers.Dense(
         units,
-        activation=act,
+        activation=act if cfg.output_activation == "auto" else cfg.output_activation,
         kernel_initializer=initializer(cfg),
         kernel_regularizer=regularizer(cfg) if cfg.penalize_output else None,
+        use_bias=cfg.use_bias,
         name="output",
     )(x)
 
