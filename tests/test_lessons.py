@@ -107,11 +107,9 @@ def test_lesson_5_cifar10_lenet5_all_variants_train_on_arrays_of_its_shape(tmp_p
     (x_train, y_train), (x_test, y_test) = images(1024), images(256)
     npz = tmp_path / "cifar-shaped.npz"
     np.savez(npz, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
-    builder = str(ROOT / "configs" / "builders" / "lenet5_sigmoid.py") + ":build"
     exp, summary = lesson(
         "cifar10-lenet5", tmp_path,
-        {"repeats": 1, "data": {"path": str(npz)}, "train": {"epochs": 3},
-         "sweep": {"variants": {"source-plain": {"model.builder": builder}}}},
+        {"repeats": 1, "data": {"path": str(npz)}, "train": {"epochs": 3}},
     )  # fmt: skip
     assert sorted(summary["variant"]) == ["plain", "source-normalized", "source-plain"]
     for _, row in summary.iterrows():
@@ -123,7 +121,7 @@ def test_lesson_5_cifar10_lenet5_all_variants_train_on_arrays_of_its_shape(tmp_p
     # the source's plain model: raw pixels into ten sigmoid units
     config = yaml.safe_load((exp / summary["run_id"][list(summary["variant"]).index(
         "source-plain")] / "config.yaml").read_text())  # fmt: skip
-    assert config["data"]["scale"] == "none" and config["model"]["kind"] == "custom"
+    assert config["data"]["scale"] == "none" and config["model"]["output_activation"] == "sigmoid"
 
 
 def loss_fall(exp: Path, run_id: str) -> float:
@@ -277,9 +275,9 @@ def test_lesson_8b_batch_norm_learns_faster_and_the_plateau_cuts_the_rate(tmp_pa
         h = history(exp, row["run_id"])
         early.setdefault(row["variant"], []).append(float(h["val_accuracy"][30]))
         rates.setdefault(row["variant"], []).append(h["learning_rate"].to_numpy())
-    # batch norm: measured 0.739 against 0.692 val accuracy after 30 epochs (2 seeds; the
-    # full runs: 0.771 against 0.699 over 5 seeds, and lower than plain by epoch 300)
-    assert np.mean(early["source-batch-norm"]) > np.mean(early["source"]) + 0.03, early
+    # batch norm after the relu, as the lesson: measured 0.838 against 0.692 val accuracy
+    # after 30 epochs (2 seeds; the full runs: 0.814 against 0.699 over 5 seeds)
+    assert np.mean(early["source-batch-norm"]) > np.mean(early["source"]) + 0.08, early
     assert all((r == 0.01).all() for r in rates["source"])
     # once the validation loss improves by less than 0.1 in an epoch, the rate is cut tenfold
     for r in rates["source-plateau"]:
