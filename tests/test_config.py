@@ -119,7 +119,7 @@ def test_capture_kinds_are_kept_once_in_order():
             with_(data={"name": "circle"}),
             [
                 "data.name: unknown value 'circle' (did you mean 'circles'?); valid: blobs, "
-                "cifar10, circles, csv, digits, mnist, moons, pima"
+                "cifar10, circles, csv, digits, mnist, moons, pima, table"
             ],
             id="unknown_dataset",
         ),

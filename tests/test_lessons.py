@@ -32,6 +32,7 @@ RUNS = {
     "circles-activation-depth": 18, "circles-batch-gradient-descent": 18,
     "circles-plateau-and-batch-norm": 18, "circles-small-data-regularization": 24,
     "circles-sweep": 12, "mnist-learning-rate": 9, "mnist-mlp": 3, "pima": 1,
+    "parabola-gradient-descent": 6,
     "pima-batch-size": 18, "pima-learning-rate": 12, "pima-learning-rate-search": 24,
     "vanishing-gradients": 18,
 }  # fmt: skip
@@ -308,3 +309,30 @@ def test_lesson_8c_l2_keeps_the_weights_small_and_early_stopping_stops(tmp_path)
     # the first 30 points train (the source's X[:30]), and each run says how it did on both
     # (measured: 0.833 against 0.614 after 200 epochs)
     assert rows["source"]["train_accuracy"] > rows["source"]["validation_accuracy"] + 0.1, rows
+
+
+@pytest.mark.slow
+def test_lesson_0_gradient_descent_on_a_parabola_follows_the_closed_form(tmp_path):
+    # the whole lesson: one weight, 25 steps, six rates (it takes seconds)
+    exp, summary = lesson("parabola-gradient-descent", tmp_path, {})
+    rows = {float(r["train.learning_rate"]): r for _, r in summary.iterrows()}
+    assert sorted(rows) == [0.01, 0.05, 0.5, 0.9, 1.0, 1.1]
+    for lr, row in rows.items():
+        weights = long_table(exp / row["run_id"] / store.WEIGHTS_FILE)
+        w = np.array([weights[(k, "output", "kernel", "mean")] for k in range(26)])
+        # the kernel is the model's one number: w_k = 3 + (w_0 - 3)(1 - 2 lr)^k from w_0 = 1
+        closed = 3 + (1 - 3) * (1 - 2 * lr) ** np.arange(26)
+        np.testing.assert_allclose(w, closed, rtol=1e-5, atol=1e-5, err_msg=str(lr))
+        assert (exp / row["run_id"] / "plots" / "parameters.png").is_file()
+    # the course's run: x = 1.2, 1.38, 1.542 ... x_25 = 2.8564204
+    w05 = long_table(exp / rows[0.05]["run_id"] / store.WEIGHTS_FILE)
+    assert [round(w05[(k, "output", "kernel", "mean")], 4) for k in (1, 2, 3)] == [
+        1.2, 1.38, 1.542]  # fmt: skip
+    assert w05[(25, "output", "kernel", "mean")] == pytest.approx(2.8564204, abs=1e-5)
+    # 1.0 jumps between 1 and 5 at a constant loss of 4; 1.1 grows without end
+    assert np.allclose(history(exp, rows[1.0]["run_id"])["loss"], 4.0)
+    loss = history(exp, rows[1.1]["run_id"])["loss"].to_numpy()
+    assert (np.diff(loss[1:]) > 0).all() and loss[-1] > 1e4, loss
+    assert rows[1.1]["diagnosis"] == "diverged"
+    assert (exp / "plots" / "weights_mean.png").is_file()
+

@@ -126,3 +126,11 @@ def test_a_sigmoid_output_on_ten_classes_and_batch_norm_after_the_activation():
                          images((2,), classes=2))  # fmt: skip
     assert layer_kinds(before)[1:4] == ["Dense", "BatchNormalization", "Activation"]
     assert not before.get_layer("dense1").use_bias
+
+
+def test_use_bias_false_leaves_every_layer_without_a_bias():
+    data = images((2,), classes=2)
+    model = build_model(spec(model={"hidden": [4, 3], "use_bias": False}).config, data)
+    dense = [layer for layer in model.layers if type(layer).__name__ == "Dense"]
+    assert len(dense) == 3 and not any(layer.use_bias for layer in dense)
+    assert model.count_params() == 2 * 4 + 4 * 3 + 3 * 2  # kernels only

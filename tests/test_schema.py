@@ -265,7 +265,7 @@ def test_the_cli_rejects_what_the_schema_rejects(tmp_path):
 DATA_VALUES = {"path": "d.csv", "subset": 10, "validation": 0.2, "scale": "unit",
                "n_samples": 100, "noise": 0.1, "factor": 0.5, "centers": 3,
                "cluster_std": 1.0, "n_features": 2, "random_state": 1, "target": "y",
-               "task": "binary"}  # fmt: skip
+               "task": "binary", "x": [[1.0], [2.0]], "y": [0.0, 1.0]}  # fmt: skip
 MODEL_VALUES = {"hidden": [4], "activation": "tanh", "initializer": "he_normal",
                 "batch_norm": True, "dropout": 0.1, "noise": 0.1, "l1": 0.01, "l2": 0.01,
                 "builder": "b.py:build", "filters": [8], "kernel_size": 3}  # fmt: skip
@@ -282,7 +282,8 @@ def _sample(model: type, key: str, samples: dict) -> object:
 
 @pytest.mark.parametrize("dataset", config.DATASETS)
 def test_the_schema_knows_which_keys_each_dataset_reads(dataset):
-    base = {"name": dataset, **({"path": "d.csv", "target": "y"} if dataset == "csv" else {})}
+    base = {"name": dataset, **({"path": "d.csv", "target": "y"} if dataset == "csv" else {}),
+            **({"x": [[1.0]], "y": [2.0]} if dataset == "table" else {})}  # fmt: skip
     for key in config.DataConfig.model_fields:
         if key == "name":
             continue
@@ -293,12 +294,12 @@ def test_the_schema_knows_which_keys_each_dataset_reads(dataset):
 def test_the_loader_and_the_schema_read_one_table_of_data_keys():
     """config.DATA_KEYS drives both; the loader's messages for task and path stay as they were,
     and task at its default (auto) is no setting, so any dataset takes it."""
-    assert config.DATA_KEYS["task"] == ("csv",) and "digits" not in config.DATA_KEYS["path"]
+    assert config.DATA_KEYS["task"] == ("csv", "table") and "digits" not in config.DATA_KEYS["path"]
     with pytest.raises(ConfigError) as info:
         load_config(with_(BASE, data={"task": "binary", "path": "d.csv"}))
     assert str(info.value).splitlines() == [
-        "data.task: only applies to csv, not circles",
-        "data.path: circles is generated, it has no file to load",
+        "data.task: only applies to csv and table, not circles",
+        "data.path: circles has no file to load",
     ]
     assert loads(with_(BASE, data={"task": "auto"}))
 

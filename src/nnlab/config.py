@@ -30,7 +30,7 @@ from nnlab.errors import ConfigError
 
 # the names a config may use: the dataset registry (data/_registry.py) and the model builders
 # (models/__init__.py) are keyed by these, and check at import that they cover them all
-DATASETS = ("pima", "mnist", "cifar10", "circles", "moons", "blobs", "digits", "csv")
+DATASETS = ("pima", "mnist", "cifar10", "circles", "moons", "blobs", "digits", "csv", "table")
 GENERATED = ("circles", "moons", "blobs")
 IMAGE_DATASETS = ("mnist", "cifar10", "digits")
 MODEL_KINDS = ("mlp", "lenet5", "cnn", "custom")
@@ -54,8 +54,10 @@ DATA_KEYS = {
     "cluster_std": ("blobs",),
     "n_features": ("blobs",),
     "target": ("csv",),
-    "task": ("csv",),  # set: other than its default, auto
-    "path": tuple(d for d in DATASETS if d not in (*GENERATED, "digits")),  # a file to load
+    "task": ("csv", "table"),  # set: other than its default, auto
+    "x": ("table",),
+    "y": ("table",),
+    "path": tuple(d for d in DATASETS if d not in (*GENERATED, "digits", "table")),  # a file
 }
 
 
@@ -86,6 +88,9 @@ class DataConfig(Strict):
     # csv
     target: str | int | None = None
     task: Literal["auto", "binary", "multiclass", "regression"] = "auto"
+    # table: the rows written here (x: the features of each row, y: its target)
+    x: list[Annotated[list[float], Field(min_length=1)]] | None = Field(None, min_length=1)
+    y: list[float] | None = Field(None, min_length=1)
 
     @pydantic.model_validator(mode="after")
     def _keys_fit_the_dataset(self) -> DataConfig:
@@ -94,9 +99,11 @@ class DataConfig(Strict):
             if getattr(self, key) == DataConfig.model_fields[key].default or self.name in datasets:
                 continue
             if key == "path":
-                problems.append(f"path: {self.name} is generated, it has no file to load")
+                problems.append(f"path: {self.name} has no file to load")
             else:
                 problems.append(f"{key}: only applies to {' and '.join(datasets)}, not {self.name}")
+        if self.name == "table" and (self.x is None or self.y is None):
+            problems.append("x and y: both are required for data.name table (its rows)")
         if self.name == "csv":
             if self.path is None:
                 problems.append("path: required for data.name csv (the CSV file to load)")

@@ -170,7 +170,8 @@ HASH_OMITTED_AT_DEFAULT: dict[str, Any] = {"train.shuffle": True, "train.callbac
                                            "train.evaluate_on": [],
                                            "model.penalize_output": True,
                                            "model.use_bias": True,
-                                           "model.output_activation": "auto"}  # fmt: skip
+                                           "model.output_activation": "auto",
+                                           "data.x": None, "data.y": None}  # fmt: skip
 
 
 def config_hash(run_config: dict[str, Any]) -> str:

@@ -84,7 +84,10 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "n_features": "blobs: how many input features.",
         "random_state": "Seeds the generator and the validation split; null uses the run's seed.",
         "target": "csv: the target column, a name or an index.",
-        "task": "csv: auto (guessed from the target), binary, multiclass or regression.",
+        "task": "csv and table: auto (guessed from the target), binary, multiclass or "
+        "regression.",
+        "x": "table: the rows, each a list of feature values.",
+        "y": "table: one target per row of x.",
         "split": "How the validation rows are chosen: stratified (by class, seeded), random "
         "(scikit-learn's train_test_split with random_state) or ordered (the first rows "
         "train, the rest validate).",
@@ -286,6 +289,8 @@ def _rules(schema: dict[str, Any], defs: dict[str, Any]) -> None:
             k for k in data if dataset in config.DATA_KEYS.get(k, (dataset,))]}}  # fmt: skip
         if dataset == "csv":
             then["required"] = ["path", "target"]
+        if dataset == "table":
+            then["required"] = ["x", "y"]
         if dataset not in _TEST_SPLIT:
             then["properties"] = {"validation": {"not": {"const": "test"}}}
         rules.append({"if": _is("name", [dataset]), "then": then})

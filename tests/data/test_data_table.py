@@ -13,6 +13,7 @@ from nnlab.data import dataset_table
 KINDS = {
     "pima": "download", "mnist": "download", "cifar10": "download", "circles": "generated",
     "moons": "generated", "blobs": "generated", "digits": "bundled", "csv": "your file",
+    "table": "in the config",
 }  # fmt: skip
 
 

@@ -263,3 +263,24 @@ def test_the_layer_curves_of_many_settings_are_the_settings_the_learning_curves_
     assert data.groups[0].label.startswith("#1 learning_rate=0.023")
     everything = dynamics.group_layer_curves(summary, frames, "std")
     assert len(everything.groups) == n and everything.groups[0].label == "learning_rate=0.000"
+
+
+def test_trajectories_only_for_a_model_of_a_few_single_numbers() -> None:
+    from nnlab.plots import parameters
+
+    def table(tensors: dict[str, list[tuple[float, float, float]]]) -> pd.DataFrame:
+        rows = [{"epoch": e, "layer": "output", "tensor": t, "stat": s, "value": v}
+                for t, per_epoch in tensors.items() for e, stats in enumerate(per_epoch)
+                for s, v in zip(("mean", "std", "norm"), stats, strict=True)]  # fmt: skip
+        return pd.DataFrame(rows)
+
+    w = [1.0, 1.2, -0.5, float("nan")]  # a weight that turned negative, then diverged
+    one = table({"kernel": [(v, 0.0, abs(v)) for v in w]})
+    [path] = parameters.trajectories(one)
+    assert path.name == "output/kernel" and path.epochs.tolist() == [0, 1, 2, 3]
+    np.testing.assert_array_equal(path.values[:3], w[:3])
+    # a tensor of several numbers (a std above 0, or a norm above |mean|) draws nothing
+    assert parameters.trajectories(table({"kernel": [(0.5, 0.1, 0.9)] * 3})) == []
+    assert parameters.trajectories(table({"kernel": [(0.5, 0.0, 1.0)] * 3})) == []
+    many = table({f"w{i}": [(1.0, 0.0, 1.0)] * 2 for i in range(parameters.MAX_PARAMETERS + 1)})
+    assert parameters.trajectories(many) == []

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nnlab.config import DATASETS, DataConfig
-from nnlab.data import _csv, _generated, _keras_images, _pima
+from nnlab.data import _csv, _generated, _keras_images, _pima, _table
 from nnlab.data._base import Dataset
 from nnlab.data._download import offline_reason
 from nnlab.data._prepare import Raw, prepare
@@ -40,6 +40,7 @@ REGISTRY: dict[str, Entry] = {
     "blobs": Entry(_generated.load_blobs, "generated", "sklearn.datasets.make_blobs"),
     "digits": Entry(_generated.load_digits, "bundled", "sklearn.datasets.load_digits"),
     "csv": Entry(_csv.load, "your file", "data.path (a CSV with a target column)"),
+    "table": Entry(_table.load, "in the config", "data.x and data.y (a few rows)"),
 }  # fmt: skip
 assert set(REGISTRY) == set(DATASETS), "every dataset the config accepts needs a loader"
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from nnlab.plots.dynamics import BatchPanel, LayerComparison, LayerPanel
+    from nnlab.plots.parameters import Trajectory
 
 STAT_LABELS = {
     "mean": "mean",
@@ -203,6 +204,8 @@ def draw_layer_comparison(data: LayerComparison, title: str, target: Path) -> Pa
             ax.set_yscale("log")
         elif data.stat == "mean":
             ax.axhline(0.0, color="gray", linewidth=0.8, alpha=0.5)
+            _symlog_when_wide(ax, np.concatenate([g.layers[layer].center for g in data.groups
+                                                  if layer in g.layers]))  # fmt: skip
         _epoch_axis(ax, last)
         ax.set_title(layer, fontsize=10)
         ax.tick_params(labelsize=8)
@@ -233,3 +236,42 @@ def draw_layer_comparison(data: LayerComparison, title: str, target: Path) -> Pa
             subtitle += f"\nline = mean over {seeds}, band = ± 1 std"
     fig.suptitle(f"{title}: {subtitle}", fontsize=11)
     return save(fig, target)
+
+
+def draw_parameters(
+    paths: list[Trajectory], loss_epochs: np.ndarray, loss: np.ndarray, title: str, target: Path
+) -> Path:
+    """``parameters.png``: each single-number weight against epoch (one gradient step per
+    epoch with ``batch_size: full``) and, beside it, the training loss (log scale when it
+    spans decades) (:func:`nnlab.plots.parameters.trajectories`)."""
+    from nnlab.plots.curves import spans_decades
+
+    fig = new_figure(2 * PANEL_SIZE[0] + 0.6, PANEL_SIZE[1] + 1.0)
+    left, right = fig.subplots(1, 2)
+    for i, path in enumerate(paths):
+        left.plot(path.epochs, path.values, color=group_color(i), linewidth=1.6, marker="o",
+                  markersize=3, label=path.name)  # fmt: skip
+    _symlog_when_wide(left, np.concatenate([p.values for p in paths]))
+    left.set_ylabel("value", fontsize=10)
+    left.set_title("each weight after each epoch", fontsize=11)
+    left.legend(fontsize=9, frameon=False)
+    right.plot(loss_epochs, loss, color="dimgray", linewidth=1.6, marker="o", markersize=3)
+    if spans_decades(loss):
+        right.set_yscale("log")
+    right.set_ylabel("loss", fontsize=10)
+    right.set_title("training loss", fontsize=11)
+    last = int(max(loss_epochs.max(initial=0), *(p.epochs.max(initial=0) for p in paths)))
+    for ax in (left, right):
+        _epoch_axis(ax, last)
+        ax.tick_params(labelsize=9)
+        ax.grid(True, alpha=0.3)
+    fig.suptitle(f"{title}\nthe model's weights and loss per epoch", fontsize=12)
+    return save(fig, target)
+
+
+def _symlog_when_wide(ax: Axes, values: np.ndarray) -> None:
+    """A symmetric log axis (linear within ±10) when values run far beyond that, so that a
+    diverging weight does not flatten the others."""
+    finite = values[np.isfinite(values)]
+    if finite.size and np.abs(finite).max() > 50:
+        ax.set_yscale("symlog", linthresh=10)

@@ -35,6 +35,7 @@ from nnlab.plots import (
     draw_importance,
     dynamics,
     importance,
+    parameters,
 )
 from nnlab.plots.curves import curve_panels, read_boundary
 from nnlab.results import RUN_ID
@@ -43,6 +44,7 @@ from nnlab.results import RUN_ID
 LEARNING_CURVES_FILE = "learning_curves.png"
 DECISION_BOUNDARY_FILE = "decision_boundary.png"
 WEIGHTS_PLOT = "weights.png"
+PARAMETERS_PLOT = "parameters.png"
 GRADIENTS_PLOT = "gradients.png"
 BATCHES_PLOT = "batches.png"
 # an experiment's parameter importance (two or more axes, enough completed runs)
@@ -130,7 +132,9 @@ def plot_run_dynamics(run_dir: str | Path) -> list[Path]:
     * ``gradients.png`` from ``gradients.csv``: the same for the kernel gradients, plus the
       update ratio (lr·|g|/|w|, log axis) with the 1e-3 rule of thumb;
     * ``batches.png`` from ``batches.csv``: the loss (and each metric) of every batch against
-      the global step, with the mean of each epoch over it.
+      the global step, with the mean of each epoch over it;
+    * ``parameters.png`` when the model is a few single numbers (``weights.csv``, see
+      :func:`nnlab.plots.parameters.trajectories`): each one's value and the loss per epoch.
 
     A file that is unreadable or has nothing finite draws nothing. Called by :func:`plot_run`.
     """
@@ -151,12 +155,19 @@ def plot_run_dynamics(run_dir: str | Path) -> list[Path]:
         if not (run_dir / file).is_file():
             continue
         try:
-            panels = dynamics.layer_panels(dynamics.read_layer_stats(run_dir / file), stats)
+            table = dynamics.read_layer_stats(run_dir / file)
+            panels = dynamics.layer_panels(table, stats)
         except NnlabError:
             continue
         if panels:
             title = title or run_title(run_dir, results.read_record(run_dir))
             written.append(draw_dynamics.draw_layer_panels(panels, title, subtitle, out / plot))
+        paths = parameters.trajectories(table) if file == store.WEIGHTS_FILE else []
+        if paths:
+            history = results.read_history(run_dir / store.HISTORY_FILE)
+            written.append(draw_dynamics.draw_parameters(
+                paths, history["epoch"].to_numpy(), history["loss"].to_numpy(dtype=float),
+                title or run_title(run_dir, None), out / PARAMETERS_PLOT))  # fmt: skip
     if (run_dir / store.BATCHES_FILE).is_file():
         try:
             batches = dynamics.read_batches(run_dir / store.BATCHES_FILE)
@@ -269,9 +280,14 @@ def plot_experiment_dynamics(
     written: list[Path] = []
     frames: dict[str, dict[str, pd.DataFrame]] = {}
     read = summary if shown is None else shown.rows_of(summary)
-    for kind, stat in dynamics.EXPERIMENT_STATS:
+    stats = list(dynamics.EXPERIMENT_STATS)
+    for kind, stat in stats:
         if kind not in frames:
             frames[kind] = dynamics.read_captures(experiment_dir, read, kind)
+            # a model of a few single numbers: their values per setting (weights_mean.png)
+            if kind == "weights" and frames[kind] and parameters.trajectories(
+                    next(iter(frames[kind].values()))):  # fmt: skip
+                stats.append(("weights", "mean"))
         if not frames[kind]:
             continue
         data = dynamics.group_layer_curves(summary, frames[kind], stat, kind=kind, shown=shown)
