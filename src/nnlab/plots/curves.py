@@ -24,6 +24,8 @@ BOOKKEEPING_COLUMNS = frozenset({EPOCH_COLUMN, "epoch_seconds", *LEARNING_RATE_C
 
 TRAIN, VALIDATION = "train", "validation"
 SPLIT_STYLES = {TRAIN: "solid", VALIDATION: "dashed"}
+# what the plots and the report say of runs trained on every row
+NO_VALIDATION = "no validation set (data.validation: none)"
 
 # a y axis goes logarithmic when its positive values span more than this ratio (two decades)
 LOG_Y_RATIO = 100.0

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nnlab.names import is_maximized
+from nnlab.plots.curves import NO_VALIDATION
 from nnlab.plots.draw import (
     LEGEND_BELOW_MAX,
     MAX_VALUE_TICKS,
@@ -144,7 +145,7 @@ def draw_group_curves(
         )
     subtitle = "train solid, validation dashed"
     if not any(g.validation is not None for g in groups):
-        subtitle = "train only: no validation set (data.validation: none)"
+        subtitle = f"train only: {NO_VALIDATION}"
     if repeats:
         seeds = f"{min(counts)} seeds" if same_n else "seeds (n in the legend)"
         subtitle += f"; line = mean over {seeds}, band = ± 1 std"

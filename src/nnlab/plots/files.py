@@ -37,7 +37,7 @@ from nnlab.plots import (
     importance,
     parameters,
 )
-from nnlab.plots.curves import curve_panels, read_boundary
+from nnlab.plots.curves import NO_VALIDATION, curve_panels, read_boundary
 from nnlab.results import RUN_ID
 
 # a run's plots
@@ -104,7 +104,7 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     diverged = (result or {}).get("diverged_epoch")
     diverged_epoch = int(diverged) if isinstance(diverged, int | float) else None
     if "val_loss" not in history.columns:
-        title += "\ntrain only: no validation set (data.validation: none)"
+        title += f"\ntrain only: {NO_VALIDATION}"
 
     out = run_dir / store.PLOTS_DIR
     written = [

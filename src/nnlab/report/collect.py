@@ -22,6 +22,7 @@ from nnlab import diagnose, store
 from nnlab.compare import Baseline, SeedVerdict, majority_baseline, seed_verdict
 from nnlab.errors import NnlabError
 from nnlab.names import is_maximized
+from nnlab.plots.curves import NO_VALIDATION
 from nnlab.plots.dynamics import layer_stat_table, read_captures
 from nnlab.plots.importance import Importance, importance_data
 from nnlab.report.cells import (
@@ -129,9 +130,6 @@ class Report:
     @property
     def n_runs(self) -> int:
         return sum(self.status_counts.values())
-
-
-NO_VALIDATION = "no validation set (data.validation: none)"
 
 
 def _caption(name: str, held_out: bool = True) -> str:
