@@ -143,6 +143,8 @@ ALL_IDS = {
     "circles.yaml": (1, "79317c9f1e879ae2"),
     "mnist-learning-rate.yaml": (9, "7b3db5e80da9e4d6"),
     "mnist-mlp.yaml": (3, "e62eb863fb1eb45a"),
+    "optimizer-study-digits.yaml": (180, "49fc01942596594e"),  # issue 19
+    "optimizer-study-mnist.yaml": (180, "9fdcda486bb70128"),  # issue 19
     "parabola-gradient-descent.yaml": (6, "dc708aea722b6b7e"),  # issue 19
     "pima-batch-size.yaml": (18, "2b0299003d5888af"),
     "pima-learning-rate-search.yaml": (24, "938bca93ac2f3931"),
