@@ -329,3 +329,42 @@ def test_group_curves_of_the_shown_groups() -> None:
     assert groups[0].label == "#1 learning_rate=17: 0.79"
     assert groups[0].run_ids == ["lr17_s0", "lr17_s1"]
     assert len(comparison.group_curves(df, histories, "loss")) == 30  # without: every group
+
+
+def test_a_band_on_a_log_axis_never_reaches_down_to_zero() -> None:
+    # an unstable setting: at epoch 1 the std is larger than the mean
+    curve = comparison.MeanCurve(
+        epochs=np.array([0, 1, 2]), mean=np.array([2.0, 1.0, 0.5]),
+        std=np.array([0.5, 3.0, 0.1]), n=np.array([3, 3, 3]),
+    )  # fmt: skip
+    lower, upper, mirrored = curve.band(log_y=False)
+    np.testing.assert_allclose(lower, [1.5, -2.0, 0.4])  # a linear axis: plain ± 1 std
+    np.testing.assert_allclose(upper, [2.5, 4.0, 0.6])
+    assert not mirrored
+    lower, upper, mirrored = curve.band(log_y=True)
+    # where mean - std > 0 nothing moves; at epoch 1 the lower edge is mean² / (mean + std):
+    # 1 / 4, a factor 4 below the mean as the upper edge is a factor 4 above it
+    np.testing.assert_allclose(lower, [1.5, 0.25, 0.4])
+    np.testing.assert_allclose(np.log(curve.mean[1]) - np.log(lower[1]),
+                               np.log(upper[1]) - np.log(curve.mean[1]))  # fmt: skip
+    assert mirrored
+
+
+def test_the_curves_plot_says_when_a_band_was_mirrored(tmp_path, monkeypatch) -> None:
+    from nnlab.plots import draw_comparison
+
+    titles: list[str] = []
+    save = draw_comparison.save
+
+    def keep_title(fig, target):
+        titles.append(fig.axes[0].get_title())
+        return save(fig, target)
+
+    monkeypatch.setattr(draw_comparison, "save", keep_title)
+    for name, std in (("calm", 0.1), ("wild", 2.0)):
+        curve = comparison.MeanCurve(np.array([0, 1]), np.array([1.0, 0.5]),
+                                     np.array([0.1, std]), np.array([2, 2]))  # fmt: skip
+        group = comparison.GroupCurve("a", {}, 0, ["r1", "r2"], curve, None)
+        draw_comparison.draw_group_curves([group], "loss", True, "t", tmp_path / f"{name}.png")
+    assert "mean² / (mean + std)" not in titles[0]
+    assert "mean² / (mean + std)" in titles[1]

@@ -49,6 +49,21 @@ class MeanCurve:
     std: np.ndarray  # 0 where n == 1
     n: np.ndarray
 
+    def band(self, log_y: bool = False) -> tuple[np.ndarray, np.ndarray, bool]:
+        """The lower and upper edges of the ± 1 std band, and whether any lower edge was moved.
+
+        On a log axis a lower edge at or below zero cannot be drawn (matplotlib stretches it
+        to the bottom of the axis, a bar down the whole plot); there it is mirrored on the log
+        scale instead, mean² / (mean + std): as far below the mean as the upper edge is above.
+        """
+        lower, upper = self.mean - self.std, self.mean + self.std
+        if not log_y:
+            return lower, upper, False
+        with np.errstate(invalid="ignore", divide="ignore"):
+            bad = (lower <= 0) & (self.mean > 0)
+            lower = np.where(bad, self.mean**2 / upper, lower)
+        return lower, upper, bool(bad.any())
+
 
 @dataclass(frozen=True, eq=False)
 class GroupCurve:

@@ -60,16 +60,20 @@ def _column_label(column: str) -> str:
     return f"{kind} {metric}" if kind in ("best", "final") and metric else column
 
 
-def _draw_band(ax: Axes, curve: MeanCurve, color: Any, alpha: float) -> None:
-    if (curve.n > 1).any():
-        ax.fill_between(
-            curve.epochs,
-            finite_or_nan(curve.mean - curve.std),
-            finite_or_nan(curve.mean + curve.std),
-            color=color,
-            alpha=alpha,
-            linewidth=0,
-        )
+def _draw_band(ax: Axes, curve: MeanCurve, color: Any, alpha: float, log_y: bool) -> bool:
+    """Draw ``curve``'s band; whether a lower edge was mirrored (:meth:`MeanCurve.band`)."""
+    if not (curve.n > 1).any():
+        return False
+    lower, upper, mirrored = curve.band(log_y)
+    ax.fill_between(
+        curve.epochs,
+        finite_or_nan(lower),
+        finite_or_nan(upper),
+        color=color,
+        alpha=alpha,
+        linewidth=0,
+    )
+    return mirrored
 
 
 def draw_group_curves(
@@ -95,6 +99,7 @@ def draw_group_curves(
     repeats = max(counts) > 1
     same_n = len(counts) == 1
     legend = []
+    mirrored = False
     for g in groups:
         color = group_color(g.color)
         # past ten groups the colours repeat: a marker tells the second round apart
@@ -106,7 +111,7 @@ def draw_group_curves(
             if curve is None:
                 continue
             if g.n_runs > 1:
-                _draw_band(ax, curve, color, alpha)
+                mirrored |= _draw_band(ax, curve, color, alpha, log_y)
             ax.plot(
                 curve.epochs,
                 finite_or_nan(curve.mean),
@@ -149,6 +154,8 @@ def draw_group_curves(
     if repeats:
         seeds = f"{min(counts)} seeds" if same_n else "seeds (n in the legend)"
         subtitle += f"; line = mean over {seeds}, band = ± 1 std"
+        if mirrored:
+            subtitle += "\nthe band's lower edge is mean² / (mean + std) where mean - std ≤ 0"
     if note:
         subtitle += f"\n{note}"
     fig.suptitle(f"{title}: {metric.replace('_', ' ')}", fontsize=12)
