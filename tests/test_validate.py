@@ -104,3 +104,14 @@ def test_the_help_says_what_validate_checks():
     assert result.exit_code == 0
     text = " ".join(result.output.split())
     assert "never downloads" in text and "data section is loaded once" in text
+
+
+def test_the_summary_line_says_what_the_sweep_varies(tmp_path: Path):
+    # variants with their own epochs, a swept dataset: the line names the range and the choices
+    sweep = {"params": {"data.name": ["circles", "moons"]},
+             "variants": {"short": {"train.epochs": 2}, "long": {"train.epochs": 7}}}  # fmt: skip
+    result = validate(tmp_path, merge(TINY, {"sweep": sweep}))
+    assert result.exit_code == 0, result.output
+    assert "4 runs (circles or moons, mlp, 2 to 7 epochs)" in result.output
+    one = validate(tmp_path, TINY)
+    assert f"(circles, mlp, {TINY['train']['epochs']} epochs)" in one.output

@@ -268,6 +268,19 @@ def _print_outcome(outcome: Any, exp_dir: Path) -> None:
         out.print(f"Report: {outcome.report} (and report.md beside it)", markup=False)
 
 
+def _runs_in_words(configs: list[Any]) -> str:
+    """``digits, mlp, 20 epochs``; what the sweep varies as a range or a list of choices
+    (``blobs, mlp, 20 to 1000 epochs``)."""
+
+    def choices(values: list[Any]) -> str:
+        return " or ".join(dict.fromkeys(str(v) for v in values))
+
+    epochs = sorted({c.train.epochs for c in configs})
+    span = f"{epochs[0]}" if len(epochs) == 1 else f"{epochs[0]} to {epochs[-1]}"
+    return (f"{choices([c.data.name for c in configs])}, "
+            f"{choices([c.model.kind for c in configs])}, {span} epochs")  # fmt: skip
+
+
 @app.command()
 def validate(
     config: ConfigArg, set_: SetOpt = None, max_runs: MaxRunsOpt = 100_000,
@@ -291,11 +304,8 @@ def validate(
     except NnlabError as e:
         raise _fail(e, debug) from None
     n = len(specs)
-    out.print(
-        f"{config}: ok: experiment {cfg.name!r}, {n} run{'s' * (n != 1)} "
-        f"({cfg.data.name}, {cfg.model.kind}, {cfg.train.epochs} epochs)",
-        markup=False,
-    )
+    out.print(f"{config}: ok: experiment {cfg.name!r}, {n} run{'s' * (n != 1)} "
+              f"({_runs_in_words([s.config for s in specs] or [cfg])})", markup=False)  # fmt: skip
     sections = {s.config.data.model_dump_json(): s.config.data for s in specs}
     for name in sorted({d.name for d in sections.values() if would_download(d)}):
         err.print(f"note: data.name: {name} is not in the cache yet, so its data was not "

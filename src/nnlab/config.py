@@ -23,7 +23,7 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from nnlab import config_document as edits
 from nnlab import names
-from nnlab.config_base import Strict, finite_arguments
+from nnlab.config_base import Strict, ValidationSize, finite_arguments
 from nnlab.config_errors import format_errors
 from nnlab.config_sweep import SweepConfig
 from nnlab.errors import ConfigError
@@ -72,8 +72,7 @@ class DataConfig(Strict):
     subset: Annotated[int, Field(gt=0)] | None = None
     # a fraction held out, a count of rows (validation: 70), the official test split, or none
     # (train on every row: no validation columns, the training metrics rank and are watched)
-    validation: Annotated[float, Field(gt=0, lt=1)] | Annotated[int, Field(ge=1)] | Literal[
-        "test", "none"] = 0.25  # fmt: skip
+    validation: ValidationSize = 0.25
     split: Literal["stratified", "random", "ordered"] = "stratified"  # how it is held out
     scale: Literal["none", "unit", "standard", "layer"] = "standard"
     # generators (scikit-learn's parameters)

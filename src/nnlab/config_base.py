@@ -4,10 +4,30 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+VALIDATION_FORMS = "a fraction of the rows (0.25), a row count (70), 'test' or 'none'"
+
+
+def _validation_size(value: Any) -> Any:
+    """One message for a ``data.validation`` no form accepts: the union would give one line
+    per form (``must be > 0`` and ``must be >= 1`` for 0), none of them naming the others."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    fraction = number and 0 < value < 1
+    count = number and value >= 1 and math.isfinite(value) and float(value).is_integer()
+    if value in ("test", "none") or fraction or count:
+        return value
+    raise ValueError(f"must be {VALIDATION_FORMS}, got {value!r}")
+
+
+# data.validation: a fraction held out, a count of rows, the official test split, or none
+ValidationSize = Annotated[
+    Annotated[float, Field(gt=0, lt=1)] | Annotated[int, Field(ge=1)] | Literal["test", "none"],
+    BeforeValidator(_validation_size),
+]
 
 
 class Strict(BaseModel):
