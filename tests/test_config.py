@@ -81,7 +81,10 @@ def test_capture_kinds_are_kept_once_in_order():
         ),
         pytest.param(
             with_(data={"validation": 1.5}),
-            ["data.validation: must be < 1, got 1.5"],
+            [
+                "data.validation: must be a fraction of the rows (0.25), a row count (70), "
+                "'test' or 'none', got 1.5"
+            ],
             id="validation_range",
         ),
         pytest.param(

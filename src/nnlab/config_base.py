@@ -16,8 +16,10 @@ def _validation_size(value: Any) -> Any:
     """One message for a ``data.validation`` no form accepts: the union would give one line
     per form (``must be > 0`` and ``must be >= 1`` for 0), none of them naming the others."""
     number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number and not math.isfinite(value):
+        raise ValueError(f"must be a finite number, got {value!r}")
     fraction = number and 0 < value < 1
-    count = number and value >= 1 and math.isfinite(value) and float(value).is_integer()
+    count = number and value >= 1 and float(value).is_integer()
     if value in ("test", "none") or fraction or count:
         return value
     raise ValueError(f"must be {VALIDATION_FORMS}, got {value!r}")
