@@ -337,7 +337,6 @@ def test_lesson_0_gradient_descent_on_a_parabola_follows_the_closed_form(tmp_pat
     assert (exp / "plots" / "weights_mean.png").is_file()
 
 
-
 def setting(summary: pd.DataFrame, column: str) -> dict[tuple[str, ...], float]:
     """Mean of ``column`` per (variant, scale, batch size, learning rate), as text."""
     keys = ["variant", "data.scale", "train.batch_size", "train.learning_rate"]
@@ -354,11 +353,12 @@ def test_lesson_11_optimizer_study_on_digits(tmp_path):
     assert len(summary) == 24
     acc = setting(summary, "best_val_accuracy")
     # measured on TensorFlow (seed 0) and, in brackets, the full study fused on JAX (3 seeds)
+    # raw pixels (0..16) at 0.1 throw momentum and adam to chance (0.10 to 0.20 [0.10]); plain
+    # SGD is left out: its cell flips with the backend (0.68 and 0.85 here, [0.10] on JAX)
     for optimizer in ("momentum", "adam"):
         for batch in ("32", "256"):
-            # raw pixels (0..16) at 0.1 throw momentum and adam to chance (0.10 to 0.20 [0.10])
-            # where normalized momentum learns (0.98, 0.96 [0.98, 0.97])
             assert acc[(optimizer, "none", batch, "0.1")] < 0.3, (optimizer, batch, acc)
+    # where, normalized, SGD and momentum learn at batch 32 (0.96, 0.98 [0.97, 0.98])
     assert acc[("sgd", "unit", "32", "0.1")] > 0.9 and acc[("momentum", "unit", "32", "0.1")] > 0.9
     # at 0.001, normalized, batch 32: adam > momentum > sgd (0.97, 0.85, 0.19 [0.98, 0.91, 0.37])
     small = [acc[(o, "unit", "32", "0.001")] for o in ("sgd", "momentum", "adam")]
